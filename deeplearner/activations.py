@@ -1,0 +1,147 @@
+"""Activation functions and the `Activation` layer that applies one.
+
+Each function is a small object with a ``name``, ``forward(X) -> Y`` and
+``backward(X, Y, dY) -> dX``. Backward receives both the input and the output because
+some derivatives read best from one (relu: X > 0), some from the other (sigmoid: Y (1 - Y)).
+Write your own the same way and pass an instance to ``Activation``.
+"""
+
+import numpy as np
+from scipy.special import expit
+
+from .layer import Layer
+
+
+class ReLU:
+    """relu(X) = max(X, 0);  dX = dY * [X > 0]  (the derivative at 0 is taken as 0)."""
+
+    name = "relu"
+
+    def forward(self, X):
+        return np.maximum(X, 0)
+
+    def backward(self, X, Y, dY):
+        return dY * (X > 0)
+
+    __call__ = forward
+
+
+class LeakyReLU:
+    """leaky_relu(X) = X if X > 0 else alpha X;  dX = dY if X > 0 else alpha dY."""
+
+    name = "leaky_relu"
+
+    def __init__(self, alpha=0.01):
+        if not 0 <= alpha < 1:
+            raise ValueError(f"LeakyReLU: alpha must be in [0, 1), received alpha={alpha!r}.")
+        self.alpha = alpha
+
+    def forward(self, X):
+        return np.where(X > 0, X, self.alpha * X)
+
+    def backward(self, X, Y, dY):
+        return np.where(X > 0, dY, self.alpha * dY)
+
+    __call__ = forward
+
+
+class Sigmoid:
+    """sigmoid(X) = 1 / (1 + exp(-X));  dX = dY * Y * (1 - Y).
+
+    ``scipy.special.expit`` computes the same formula without overflowing exp for large -X.
+    """
+
+    name = "sigmoid"
+
+    def forward(self, X):
+        return expit(X)
+
+    def backward(self, X, Y, dY):
+        return dY * Y * (1 - Y)
+
+    __call__ = forward
+
+
+class Tanh:
+    """tanh(X);  dX = dY * (1 - Y^2)."""
+
+    name = "tanh"
+
+    def forward(self, X):
+        return np.tanh(X)
+
+    def backward(self, X, Y, dY):
+        return dY * (1 - Y * Y)
+
+    __call__ = forward
+
+
+class Softmax:
+    """Row-wise softmax: Y[i, k] = exp(X[i, k]) / sum_j exp(X[i, j]).
+
+    Backward is the Jacobian-vector product, row by row::
+
+        dX = Y * (dY - sum_k dY[:, k] Y[:, k])
+
+    With `CrossEntropyForSoftMax` the model never calls this backward: it fuses the two and
+    starts back-propagation from dX = (Y - T) / batch, which is exact and numerically stable.
+    """
+
+    name = "softmax"
+
+    def forward(self, X):
+        # Subtracting the row maximum leaves the result unchanged and keeps exp from overflowing.
+        E = np.exp(X - X.max(axis=1, keepdims=True))   # (batch, k)
+        E /= E.sum(axis=1, keepdims=True)              # (batch, k) / (batch, 1)
+        return E
+
+    def backward(self, X, Y, dY):
+        return Y * (dY - np.sum(dY * Y, axis=1, keepdims=True))
+
+    __call__ = forward
+
+
+relu = ReLU()
+leaky_relu = LeakyReLU()
+sigmoid = Sigmoid()
+tanh = Tanh()
+softmax = Softmax()
+
+ACTIVATIONS = {fn.name: fn for fn in (relu, leaky_relu, sigmoid, tanh, softmax)}
+
+
+class Activation(Layer):
+    """Apply an activation function element-wise (softmax: row-wise).
+
+    Parameters
+    ----------
+    fn : str or activation object
+        One of ``"relu"``, ``"leaky_relu"``, ``"sigmoid"``, ``"tanh"``, ``"softmax"``, or an
+        object with ``name``, ``forward(X)`` and ``backward(X, Y, dY)`` such as ``relu``.
+    """
+
+    def __init__(self, fn):
+        super().__init__()
+        if isinstance(fn, str):
+            if fn.lower() not in ACTIVATIONS:
+                raise ValueError(f"Activation: unknown activation {fn!r}. "
+                                 f"Use one of {sorted(ACTIVATIONS)}, e.g. Activation('relu').")
+            fn = ACTIVATIONS[fn.lower()]
+        elif not (callable(getattr(fn, "forward", None)) and callable(getattr(fn, "backward", None))):
+            raise TypeError(f"Activation: expected a name from {sorted(ACTIVATIONS)} or an object with "
+                            f"forward(X) and backward(X, Y, dY), received {fn!r}.")
+        self.fn = fn
+
+    @property
+    def name(self):
+        return getattr(self.fn, "name", type(self.fn).__name__)
+
+    def forward(self, X, training=True):
+        """X : ndarray of shape (batch, n) -> Y : ndarray of shape (batch, n)."""
+        self.X = X
+        self.Y = self.fn.forward(X)
+        return self.Y
+
+    def backward(self, dY):
+        """dY : ndarray of shape (batch, n) -> dX : ndarray of shape (batch, n)."""
+        return self.fn.backward(self.X, self.Y, dY)

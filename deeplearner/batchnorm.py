@@ -1,0 +1,116 @@
+"""Batch normalization (Ioffe & Szegedy 2015, https://arxiv.org/abs/1502.03167)."""
+
+import numbers
+
+import numpy as np
+
+from .layer import Layer
+
+
+class BatchNorm(Layer):
+    """Normalize each feature over the batch, then scale and shift it.
+
+    Parameters
+    ----------
+    momentum : float in [0, 1)
+        Weight of the old value in the running statistics (Keras's convention:
+        ``momentum=0.9`` here is PyTorch's ``momentum=0.1``).
+    eps : float > 0
+        Added to the variance before the square root, so a constant feature does not divide by 0.
+
+    Attributes
+    ----------
+    params : {"gamma", "beta"}, each of shape (n,)
+        Scale and shift, learned. They start at ones and zeros, so the layer starts as a
+        pure normalization.
+    running_mean, running_var : ndarray of shape (n,)
+        Running statistics used at inference, not trained (they are ``buffers``).
+        They start at zeros and ones.
+
+    Notes
+    -----
+    Training, for X of shape (batch, n) with N = batch (statistics are per feature, over axis 0)::
+
+        mu    = (1/N) sum_i X[i]
+        var   = (1/N) sum_i (X[i] - mu)^2            biased, as in the paper
+        X_hat = (X - mu) / sqrt(var + eps)
+        Y     = gamma * X_hat + beta
+
+        running_mean = momentum * running_mean + (1 - momentum) * mu
+        running_var  = momentum * running_var  + (1 - momentum) * var    (biased var stored)
+
+    Inference (``training=False``) uses running_mean and running_var instead of mu and var.
+    Training needs at least two samples: the variance of one sample is 0 and X_hat would be 0.
+
+    Backward, given dY of shape (batch, n)::
+
+        dbeta  = sum_i dY[i]
+        dgamma = sum_i dY[i] * X_hat[i]
+        dX     = gamma / (N sqrt(var + eps)) * (N dY - dbeta - X_hat * dgamma)
+
+    The dX line is the chain rule through mu and var collected into one expression: each
+    X[i] moves the output directly, through the mean and through the variance.
+    """
+
+    def __init__(self, momentum=0.9, eps=1e-5):
+        super().__init__()
+        if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real) or not 0 <= momentum < 1:
+            raise ValueError(f"BatchNorm: momentum must be in [0, 1), received momentum={momentum!r}. "
+                             f"The usual value is 0.9 (PyTorch's 0.1 is 0.9 here).")
+        if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps > 0:
+            raise ValueError(f"BatchNorm: eps must be a positive number, received eps={eps!r}. "
+                             f"The usual value is 1e-5.")
+        self.momentum = float(momentum)
+        self.eps = float(eps)
+
+    def build(self, input_dim, rng, dtype):
+        super().build(input_dim, rng, dtype)
+        self.params = {"gamma": np.ones(input_dim, dtype=dtype), "beta": np.zeros(input_dim, dtype=dtype)}
+        self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
+        self.buffers = {"running_mean": np.zeros(input_dim, dtype=dtype),
+                        "running_var": np.ones(input_dim, dtype=dtype)}
+
+    @property
+    def running_mean(self):
+        return self.buffers["running_mean"]
+
+    @property
+    def running_var(self):
+        return self.buffers["running_var"]
+
+    def forward(self, X, training=True):
+        """X : ndarray of shape (batch, n) -> Y : ndarray of shape (batch, n)."""
+        gamma, beta = self.params["gamma"], self.params["beta"]
+        if not training:
+            # Y = gamma (X - mean) / std + beta, folded into Y = X * scale + shift:
+            # the (n,) vectors are cheap, and X is read once.
+            scale = gamma / np.sqrt(self.running_var + self.eps)    # (n,)
+            shift = beta - self.running_mean * scale                # (n,)
+            return X * scale + shift
+
+        if X.shape[0] < 2:
+            raise ValueError(f"BatchNorm: training needs at least 2 samples per batch to estimate a "
+                             f"variance, received a batch of {X.shape[0]}. Use a larger batchsize, or "
+                             f"call forward(X, training=False) to use the running statistics.")
+        mu = X.mean(axis=0)                                 # (batch, n) -> (n,)
+        X_centered = X - mu                                 # (batch, n)
+        var = np.mean(X_centered * X_centered, axis=0)      # (batch, n) -> (n,), biased
+        self.inv_std = 1.0 / np.sqrt(var + self.eps)        # (n,)
+        self.X_hat = X_centered * self.inv_std              # (batch, n)
+
+        # Update the running statistics in place, so anything holding these arrays sees the change.
+        m, running_mean, running_var = self.momentum, self.running_mean, self.running_var
+        running_mean *= m
+        running_mean += (1 - m) * mu
+        running_var *= m
+        running_var += (1 - m) * var
+
+        return gamma * self.X_hat + beta
+
+    def backward(self, dY):
+        """dY : ndarray of shape (batch, n) -> dX : ndarray of shape (batch, n)."""
+        N = dY.shape[0]
+        dbeta = np.sum(dY, axis=0, out=self.grads["beta"])                         # (n,)
+        dgamma = np.sum(dY * self.X_hat, axis=0, out=self.grads["gamma"])          # (n,)
+        scale = self.params["gamma"] * self.inv_std / N                            # (n,)
+        return scale * (N * dY - dbeta - self.X_hat * dgamma)                      # (batch, n)

@@ -1,0 +1,75 @@
+"""Dense: the fully connected layer ``Y = X W + b``."""
+
+import numbers
+
+import numpy as np
+
+from .layer import Layer
+
+INITIALIZERS = ("glorot_uniform", "he_normal")
+
+
+class Dense(Layer):
+    """Fully connected layer.
+
+    Parameters
+    ----------
+    units : int
+        Number of outputs (n_out).
+    init : {"glorot_uniform", "he_normal"}
+        How ``W`` is drawn; ``b`` starts at zero.
+
+        - glorot_uniform (Keras's default): W ~ U(-r, r), r = sqrt(6 / (n_in + n_out)).
+        - he_normal (He et al. 2015, suited to relu): W ~ N(0, 2 / n_in).
+
+    Notes
+    -----
+    Forward, for X of shape (batch, n_in), W of shape (n_in, n_out), b of shape (n_out,)::
+
+        Y = X W + b
+
+    Backward, given dY = dL/dY of shape (batch, n_out)::
+
+        dW = X^T dY          (n_in, n_out)
+        db = sum_i dY[i]     (n_out,)
+        dX = dY W^T          (batch, n_in)
+    """
+
+    def __init__(self, units, init="glorot_uniform"):
+        super().__init__()
+        if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units < 1:
+            raise ValueError(f"Dense: units must be a positive integer, received units={units!r}. "
+                             f"Example: Dense(100).")
+        if init not in INITIALIZERS:
+            raise ValueError(f"Dense: unknown init={init!r}. Use one of {INITIALIZERS}.")
+        self.units = int(units)
+        self.init = init
+
+    def build(self, input_dim, rng, dtype):
+        super().build(input_dim, rng, dtype)
+        n_in, n_out = input_dim, self.units
+        if self.init == "glorot_uniform":
+            limit = np.sqrt(6.0 / (n_in + n_out))
+            W = rng.uniform(-limit, limit, size=(n_in, n_out))
+        else:
+            W = rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
+        self.params = {"W": W.astype(dtype), "b": np.zeros(n_out, dtype=dtype)}
+        # Gradients live in preallocated arrays that backward overwrites (out=...),
+        # so a training step allocates nothing for them.
+        self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
+
+    def outputshape(self):
+        return self.units
+
+    def forward(self, X, training=True):
+        """X : ndarray of shape (batch, n_in) -> Y : ndarray of shape (batch, n_out)."""
+        self.X = X                              # kept for dW in backward
+        Y = X @ self.params["W"]                # (batch, n_in) @ (n_in, n_out) -> (batch, n_out)
+        Y += self.params["b"]                   # in place: no second (batch, n_out) array
+        return Y
+
+    def backward(self, dY):
+        """dY : ndarray of shape (batch, n_out) -> dX : ndarray of shape (batch, n_in)."""
+        np.matmul(self.X.T, dY, out=self.grads["W"])   # (n_in, batch) @ (batch, n_out) -> (n_in, n_out)
+        np.sum(dY, axis=0, out=self.grads["b"])        # (batch, n_out) -> (n_out,)
+        return dY @ self.params["W"].T                 # (batch, n_out) @ (n_out, n_in) -> (batch, n_in)

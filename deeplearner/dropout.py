@@ -1,0 +1,53 @@
+"""Dropout (Srivastava et al. 2014), in the "inverted" form every modern library uses."""
+
+import numbers
+
+import numpy as np
+
+from .layer import Layer
+
+
+class Dropout(Layer):
+    """Zero each input with probability ``rate`` during training.
+
+    Parameters
+    ----------
+    rate : float in [0, 1)
+        Fraction of inputs dropped. ``Dropout(0.0)`` is the identity.
+
+    Notes
+    -----
+    Training, with a fresh mask M of independent Bernoulli(1 - rate) draws::
+
+        Y  = X * M / (1 - rate)
+        dX = dY * M / (1 - rate)
+
+    Dividing by (1 - rate) at training time keeps E[Y] = X, so at inference (``training=False``)
+    the layer is exactly the identity. The mask is drawn from the model's generator, so a
+    model's ``seed`` fixes every mask.
+    """
+
+    def __init__(self, rate):
+        super().__init__()
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
+            raise ValueError(f"Dropout: rate must be a number in [0, 1), received rate={rate!r}. "
+                             f"Example: Dropout(0.2) drops 20% of the inputs.")
+        self.rate = float(rate)
+
+    def build(self, input_dim, rng, dtype):
+        super().build(input_dim, rng, dtype)
+        self.rng = rng
+
+    def forward(self, X, training=True):
+        """X : ndarray of shape (batch, n) -> Y : ndarray of shape (batch, n)."""
+        if not training or self.rate == 0:
+            self.mask = None
+            return X
+        keep = 1.0 - self.rate
+        # Draw in X's dtype so a float32 model stays float32 throughout.
+        self.mask = (self.rng.random(X.shape, dtype=X.dtype) < keep) / X.dtype.type(keep)
+        return X * self.mask
+
+    def backward(self, dY):
+        """dY : ndarray of shape (batch, n) -> dX : ndarray of shape (batch, n)."""
+        return dY if self.mask is None else dY * self.mask

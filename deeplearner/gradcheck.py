@@ -1,0 +1,164 @@
+"""Check back-propagation against finite differences.
+
+``gradcheck(target, X, T)`` compares the gradients a layer, a loss or a whole model computes
+with central differences of the scalar it should be the gradient of::
+
+    df/dx[i]  ~  (f(x + eps e_i) - f(x - eps e_i)) / (2 eps)      error O(eps^2)
+
+For a layer, f(X, params) = sum(forward(X) * G) with a *random* upstream gradient G, so backward
+must return G pulled back through the layer. (An all-ones G is a trap: BatchNorm's dX is then
+exactly 0 and any wrong formula for it passes.) For a loss, f = loss.forward(Y_pred, T). For a
+model, f = loss(model(X), T) with the model in training mode.
+
+Each array gets the error ||analytic - numeric|| / max(||analytic|| + ||numeric||, 1): relative
+for gradients of norm above 1, absolute below. The floor keeps a gradient that is exactly 0
+(a Dense bias just before BatchNorm: the normalization removes any constant shift) from
+looking like a failure when the differences show rounding noise of 1e-10. In float64 a
+correct backward scores below about 1e-8.
+"""
+
+import numpy as np
+
+from .losses import Loss
+from .sequential import Sequential
+
+
+class GradcheckResult:
+    """Relative errors by array name ("X", "W", "0.W", ...); ``max_error`` is the worst."""
+
+    def __init__(self, errors):
+        self.errors = errors
+
+    @property
+    def max_error(self):
+        return max(self.errors.values())
+
+    def __repr__(self):
+        rows = "\n".join(f"  {name:>14}: {error:.2e}" for name, error in self.errors.items())
+        return f"GradcheckResult(max_error={self.max_error:.2e})\n{rows}"
+
+
+def gradcheck(target, X, T=None, *, eps=1e-6, max_entries=None, seed=0):
+    """Compare ``target``'s gradients with central differences; return a `GradcheckResult`.
+
+    Parameters
+    ----------
+    target : Layer (built), Loss or Sequential, in float64
+    X : ndarray of shape (batch, n_in)
+        The input (for a loss: the predictions or logits it receives).
+    T : ndarray, needed for a loss or a model
+        Targets for a loss; labels or targets for a model, as ``fit`` takes them.
+    eps : float
+        Step of the central differences.
+    max_entries : int or None
+        Check at most this many randomly chosen entries of each array (None: all of them).
+    seed : int
+        Seeds the upstream gradient G and the choice of entries.
+    """
+    rng = np.random.default_rng(seed)
+    X = np.array(X, dtype=np.float64)               # a private copy we may perturb
+    # Every forward pass in training mode moves BatchNorm's running statistics and draws from
+    # the generator: take both back afterwards, so checking a model leaves it as it was.
+    saved = target.get_weights() if callable(getattr(target, "get_weights", None)) else None
+    target_rng = getattr(target, "rng", None)
+    replay = _replaying(target_rng)
+    try:
+        if isinstance(target, Sequential):
+            f, analytic, arrays = _model_problem(target, X, T, replay)
+        elif isinstance(target, Loss):
+            f, analytic, arrays = _loss_problem(target, X, np.asarray(T, dtype=np.float64))
+        else:
+            f, analytic, arrays = _layer_problem(target, X, rng, replay)
+        errors = {}
+        for name, array in arrays.items():
+            numeric, checked = _numeric_gradient(f, array, eps, max_entries, rng)
+            errors[name] = _relative_error(analytic[name][checked], numeric[checked])
+    finally:
+        if saved is not None:
+            target.set_weights(saved)
+        replay()
+    return GradcheckResult(errors)
+
+
+def _require_float64(arrays, what):
+    for name, array in arrays.items():
+        if array.dtype != np.float64:
+            raise ValueError(f"gradcheck needs float64, but {what} '{name}' is {array.dtype}. "
+                             f"Build the model or layer with dtype=np.float64 for the check.")
+
+
+def _replaying(rng):
+    """Return a function that resets ``rng`` to its present state (so Dropout draws the same mask)."""
+    if rng is None:
+        return lambda: None
+    state = rng.bit_generator.state
+    return lambda: setattr(rng.bit_generator, "state", state)
+
+
+def _layer_problem(layer, X, rng, replay):
+    params = getattr(layer, "params", {})
+    _require_float64(params, "parameter")
+    G = rng.standard_normal(layer.forward(X, True).shape)   # random upstream gradient
+    replay()
+    layer.forward(X, True)
+    analytic = {"X": layer.backward(G)}
+    analytic.update({name: grad.copy() for name, grad in layer.grads.items()})
+
+    def f():
+        replay()
+        return float(np.sum(layer.forward(X, True) * G))
+    return f, analytic, {"X": X, **params}
+
+
+def _loss_problem(loss, Y_pred, T):
+    loss.forward(Y_pred, T)
+    analytic = {"X": loss.backward()}
+    return (lambda: loss.forward(Y_pred, T)), analytic, {"X": Y_pred}
+
+
+def _model_problem(model, X, y, replay):
+    if y is None:
+        raise ValueError("gradcheck of a model needs the targets: gradcheck(model, X, y).")
+    if model.dtype != np.float64:
+        raise ValueError("gradcheck needs a float64 model: build it with dtype=np.float64.")
+    X_checked, T = model._check_data(X, y, learn=True)
+    X[...] = X_checked
+
+    def f():
+        replay()
+        return model.loss.forward(model._forward(X, True, model._body), T)
+    f()
+    dY = model.loss.backward()
+    for layer in reversed(model._body):
+        dY = layer.backward(dY)
+    analytic, arrays = {"X": dY}, {"X": X}
+    for i, layer in enumerate(model.layers):
+        for name, param in getattr(layer, "params", {}).items():
+            analytic[f"{i}.{name}"] = layer.grads[name].copy()
+            arrays[f"{i}.{name}"] = param
+    return f, analytic, arrays
+
+
+def _numeric_gradient(f, array, eps, max_entries, rng):
+    """Central differences of f() with respect to each (or a sample of) entries of ``array``."""
+    numeric = np.zeros_like(array)
+    flat_indices = np.arange(array.size)
+    if max_entries is not None and array.size > max_entries:
+        flat_indices = rng.choice(array.size, size=max_entries, replace=False)
+    checked = np.zeros(array.shape, dtype=bool)
+    for flat in flat_indices:
+        index = np.unravel_index(flat, array.shape)
+        original = array[index]
+        array[index] = original + eps
+        f_plus = f()
+        array[index] = original - eps
+        f_minus = f()
+        array[index] = original                     # exact restore: we saved the value, not x - eps + eps
+        numeric[index] = (f_plus - f_minus) / (2 * eps)
+        checked[index] = True
+    return numeric, checked
+
+
+def _relative_error(analytic, numeric):
+    scale = max(np.linalg.norm(analytic) + np.linalg.norm(numeric), 1.0)
+    return float(np.linalg.norm(analytic - numeric) / scale)

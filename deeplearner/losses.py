@@ -1,0 +1,81 @@
+"""Losses: a scalar from predictions and targets, and its gradient.
+
+A loss works like a layer: ``forward(Y_pred, T)`` returns the loss (a mean over the batch) and
+remembers what ``backward()`` needs; ``backward()`` returns dL/dY_pred. ``T`` is the target
+array, the same shape as ``Y_pred`` (one-hot rows for classification).
+"""
+
+import numpy as np
+
+
+class Loss:
+    """Base class. ``takes_logits = True`` asks the model for the input of its final softmax."""
+
+    takes_logits = False
+
+    @property
+    def name(self):
+        return type(self).__name__
+
+    def forward(self, Y_pred, T):
+        raise NotImplementedError
+
+    def backward(self):
+        raise NotImplementedError
+
+
+class CrossEntropyForSoftMax(Loss):
+    """Softmax and cross-entropy fused, computed from the logits Z (the softmax's input).
+
+    The model's last layer must be ``Activation("softmax")``; during training the model stops
+    just before it and hands the logits here.
+
+    Notes
+    -----
+    For Z and one-hot (or probability) targets T of shape (batch, k), N = batch::
+
+        P = softmax(Z)                          row-wise
+        L = -(1/N) sum_i sum_k T[i, k] log P[i, k]
+        dL/dZ = (P - T) / N
+
+    The gradient through softmax and log collapses to P - T, so the fused form needs no
+    division by P (which underflows to 0). log P is computed as (Z - max) - log(sum exp(Z - max)),
+    which never takes the log of 0 and never overflows exp.
+    """
+
+    takes_logits = True
+
+    def forward(self, Z, T):
+        """Z, T : ndarray of shape (batch, k) -> L : float."""
+        Z_shifted = Z - Z.max(axis=1, keepdims=True)        # (batch, k), each row's max is 0
+        E = np.exp(Z_shifted)                               # (batch, k), in (0, 1]
+        S = E.sum(axis=1, keepdims=True)                    # (batch, 1), in [1, k]
+        self.P = E / S                                      # softmax, (batch, k)
+        self.T = T
+        log_P = Z_shifted - np.log(S)                       # (batch, k)
+        return float(-np.sum(T * log_P) / Z.shape[0])
+
+    def backward(self):
+        """-> dZ : ndarray of shape (batch, k)."""
+        return (self.P - self.T) / self.P.shape[0]
+
+
+class MeanSquaredError(Loss):
+    """Mean of the squared errors over every element, as in PyTorch and Keras.
+
+    Notes
+    -----
+    For Y_pred and T of shape (batch, k)::
+
+        L = (1 / (batch k)) sum (Y_pred - T)^2
+        dL/dY_pred = 2 (Y_pred - T) / (batch k)
+    """
+
+    def forward(self, Y_pred, T):
+        """Y_pred, T : ndarray of shape (batch, k) -> L : float."""
+        self.diff = Y_pred - T                              # (batch, k)
+        return float(np.mean(self.diff * self.diff))
+
+    def backward(self):
+        """-> dY_pred : ndarray of shape (batch, k)."""
+        return (2.0 / self.diff.size) * self.diff

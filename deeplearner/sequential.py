@@ -1,0 +1,295 @@
+"""Sequential: a stack of layers trained by one optimizer on one loss."""
+
+import numpy as np
+
+from .activations import Activation, Softmax
+from .progress import ProgressReporter
+from .summary import summary_text
+from .targets import as_labels, is_one_hot, learn_classes, one_hot
+from .validation import check_positive_int, check_X, check_y
+
+
+class Sequential:
+    """A feed-forward network: the output of each layer is the input of the next.
+
+    Parameters
+    ----------
+    layers : list of Layer
+        Built here, in order: each layer learns its input width from the one before.
+    optimizer : Optimizer
+        Changes the parameters after each batch, e.g. ``SGD(learning_rate=0.1, momentum=0.9)``.
+    loss : Loss
+        ``CrossEntropyForSoftMax()`` (last layer ``Activation("softmax")``) or ``MeanSquaredError()``.
+    input_dim : int
+        Number of features per sample.
+    seed : int or None
+        Seeds the model's one random generator, ``rng``: weight initialization, Dropout masks and
+        the shuffling in ``fit`` all draw from it, so one seed fixes the whole run.
+    dtype : np.float64 or np.float32
+        Every parameter and activation has this dtype.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_out,) or None
+        The label each output unit stands for, learned by the first ``fit``; None for regression.
+    history_ : dict of str -> list of float
+        Per-epoch metrics of the last ``fit`` (the same dict ``fit`` returns).
+    """
+
+    predict_batchsize = 8192   # rows per chunk in evaluate/predict: bounded memory on any input size
+
+    def __init__(self, layers, optimizer, loss, input_dim, seed=None, dtype=np.float64):
+        self.layers = list(layers)
+        if not self.layers:
+            raise ValueError("Sequential: layers is empty. Pass a list such as [Dense(10), Activation('softmax')].")
+        for layer in self.layers:
+            if not all(callable(getattr(layer, method, None)) for method in ("forward", "backward", "outputshape")):
+                raise TypeError(f"Sequential: {layer!r} is not a layer; a layer needs forward(X, training), "
+                                f"backward(dY) and outputshape(). Derive it from deeplearner.Layer.")
+        for role, obj, methods in (("optimizer", optimizer, ("step",)), ("loss", loss, ("forward", "backward"))):
+            if not all(callable(getattr(obj, method, None)) for method in methods):
+                raise TypeError(f"Sequential: {role}={obj!r} does not look like a deeplearner {role}. "
+                                f"Pass e.g. SGD(learning_rate=0.1) and CrossEntropyForSoftMax().")
+        self.input_dim = check_positive_int(input_dim, "input_dim", owner="Sequential")
+        if np.dtype(dtype) not in (np.float32, np.float64):
+            raise ValueError(f"Sequential: dtype must be np.float32 or np.float64, received dtype={dtype!r}.")
+        self.optimizer, self.loss, self.seed = optimizer, loss, seed
+        self.dtype = np.dtype(dtype)
+        self.rng = np.random.default_rng(seed)
+        self.classes_ = None
+        self.history_ = None
+        self._build()
+
+    def _build(self):
+        """Give each layer its input width, in order; record the widths for the summary."""
+        self.input_dims, self.output_dims = [], []
+        n_in = self.input_dim
+        for layer in self.layers:
+            if callable(getattr(layer, "build", None)):
+                layer.build(n_in, self.rng, self.dtype)
+            else:
+                layer.inputshape = n_in
+            if callable(getattr(layer, "setup", None)):
+                layer.setup(self.optimizer, self.loss)   # the seed notebook's hook
+            self.input_dims.append(n_in)
+            n_in = layer.outputshape()
+            self.output_dims.append(n_in)
+        self.n_outputs = n_in
+
+        # With a fused loss the model trains on the logits: it runs every layer but the final
+        # softmax, and back-propagation starts from the loss's dL/dZ = (P - T) / batch.
+        self._body = self.layers
+        if getattr(self.loss, "takes_logits", False):
+            last = self.layers[-1]
+            if not (isinstance(last, Activation) and isinstance(last.fn, Softmax)):
+                raise ValueError(f"Sequential: {type(self.loss).__name__} needs Activation('softmax') as the "
+                                 f"last layer, received {getattr(last, 'name', type(last).__name__)}. Add "
+                                 f"Activation('softmax') at the end, or use MeanSquaredError.")
+            if self.n_outputs < 2:
+                raise ValueError(f"Sequential: {type(self.loss).__name__} needs at least 2 output units, the "
+                                 f"model has {self.n_outputs}. Use Dense(n_classes) before the softmax.")
+            self._body = self.layers[:-1]
+
+    # ---------------------------------------------------------------- one step of training
+    def _forward(self, X, training, layers):
+        """X : (batch, input_dim) -> output of the last of ``layers``."""
+        for layer in layers:
+            X = layer.forward(X, training)
+        return X
+
+    def _parameters(self):
+        """The trainable arrays and their gradients, as two dicts keyed "layer_index.name"."""
+        params, grads = {}, {}
+        for i, layer in enumerate(self.layers):
+            if getattr(layer, "trainable", True):
+                for name, value in getattr(layer, "params", {}).items():
+                    params[f"{i}.{name}"] = value
+                    grads[f"{i}.{name}"] = layer.grads[name]
+        return params, grads
+
+    def _train_step(self, X, T):
+        """Forward, loss, backward, optimizer step. Returns (loss, output of the body)."""
+        output = self._forward(X, True, self._body)
+        loss = self.loss.forward(output, T)
+        if not np.isfinite(loss):
+            return loss, output            # fit decides what to do; nothing was changed yet
+        dY = self.loss.backward()
+        for layer in reversed(self._body):
+            dY = layer.backward(dY)        # built-in layers fill layer.grads
+        self.optimizer.step(*self._parameters())
+        return loss, output
+
+    def train_on_batch(self, X, y):
+        """Run one optimizer step on the batch (X, y) and return its loss (before the step).
+
+        X : array-like of shape (batch, input_dim); y : labels of shape (batch,) or (batch, 1),
+        or targets of shape (batch, n_out).
+        """
+        X, T = self._check_data(X, y, learn=True)
+        loss, _ = self._train_step(X, T)
+        return loss
+
+    # ---------------------------------------------------------------- data in, labels out
+    def _check_data(self, X, y, learn=False, X_name="X", y_name="y"):
+        X = check_X(X, self.input_dim, self.dtype, name=X_name)
+        return X, self._targets(check_y(y, len(X), name=y_name, X_name=X_name), learn, y_name)
+
+    def _targets(self, y, learn, name="y"):
+        """y (labels or target rows) -> T : ndarray of shape (n, n_out) in the model's dtype."""
+        n_out = self.n_outputs
+        if y.ndim == 2 and y.shape[1] == n_out and n_out > 1:
+            if learn and self.classes_ is None and (is_one_hot(y, n_out) or self.loss.takes_logits):
+                self.classes_ = np.arange(n_out)
+            return y.astype(self.dtype)
+        if y.ndim == 2 and y.shape[1] != 1:
+            raise ValueError(f"{name} has shape {y.shape}, but the model has {n_out} outputs. Pass labels of "
+                             f"shape (n_samples,) or targets of shape (n_samples, {n_out}).")
+        labels = as_labels(y)
+        if n_out == 1:   # one output unit: a regression target per sample
+            return labels.reshape(-1, 1).astype(self.dtype)
+        if self.classes_ is None:
+            if not learn:
+                raise ValueError("This model has not learned its classes yet: call fit (or train_on_batch) "
+                                 "before evaluate or predict.")
+            self.classes_ = learn_classes(labels, n_out)
+        return one_hot(labels, self.classes_, self.dtype)
+
+    def _chunks(self, X):
+        """Yield (slice, chunk) over the rows of X, ``predict_batchsize`` rows at a time."""
+        for start in range(0, len(X), self.predict_batchsize):
+            rows = slice(start, start + self.predict_batchsize)
+            yield rows, X[rows]
+
+    def predict_proba(self, X):
+        """X : array-like of shape (n, input_dim) -> ndarray of shape (n, n_out), inference mode.
+
+        With a softmax output, row i holds the probability of each class ``classes_[k]``.
+        """
+        X = check_X(X, self.input_dim, self.dtype)
+        Y = np.empty((len(X), self.n_outputs), dtype=self.dtype)
+        for rows, chunk in self._chunks(X):
+            Y[rows] = self._forward(chunk, False, self.layers)
+        return Y
+
+    def predict(self, X):
+        """X : array-like of shape (n, input_dim) -> labels of shape (n,) from ``classes_``.
+
+        For a regression model (no ``classes_``) this is the raw output, shape (n, n_out).
+        """
+        Y = self.predict_proba(X)
+        if self.classes_ is None:
+            if self.n_outputs > 1 and getattr(self.loss, "takes_logits", False):
+                raise ValueError("This model has not learned its classes yet: call fit before predict, "
+                                 "or use predict_proba for the raw probabilities.")
+            return Y
+        return self.classes_[np.argmax(Y, axis=1)]
+
+    def evaluate(self, X, y):
+        """Return ``(loss, accuracy)`` on (X, y) in inference mode (accuracy is nan for regression)."""
+        X, T = self._check_data(X, y)
+        return self._evaluate(X, T)
+
+    def _evaluate(self, X, T):
+        total_loss, correct = 0.0, 0
+        body = self._body
+        for rows, chunk in self._chunks(X):
+            output = self._forward(chunk, False, body)
+            total_loss += self.loss.forward(output, T[rows]) * len(chunk)
+            correct += self._n_correct(output, T[rows])
+        accuracy = correct / len(X) if self.classes_ is not None else float("nan")
+        return total_loss / len(X), accuracy
+
+    def _n_correct(self, output, T):
+        if self.classes_ is None:
+            return 0
+        return int(np.count_nonzero(np.argmax(output, axis=1) == np.argmax(T, axis=1)))
+
+    # ---------------------------------------------------------------- the training loop
+    def _batches(self, n, batchsize, shuffle):
+        """Yield index arrays (shuffled) or slices (in order) covering all n rows once.
+
+        A last batch of a single sample is merged into the batch before it, so BatchNorm always
+        sees at least two samples and no sample is skipped.
+        """
+        order = self.rng.permutation(n) if shuffle else None
+        starts = list(range(0, n, batchsize))
+        if len(starts) > 1 and n - starts[-1] == 1:
+            starts.pop()
+        ends = starts[1:] + [n]
+        for start, end in zip(starts, ends):
+            yield order[start:end] if shuffle else slice(start, end)
+
+    def fit(self, X, y, X_valid=None, y_valid=None, epochs=1, batchsize=32, shuffle=True, verbose=1):
+        """Train for ``epochs`` passes over (X, y) and return the history.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, input_dim)
+        y : labels of shape (n,) or (n, 1) (integers or strings), one-hot rows of shape
+            (n, n_out), or regression targets of shape (n, n_out).
+        X_valid, y_valid : optional validation data, evaluated after every epoch in inference mode.
+        epochs, batchsize : positive integers.
+        shuffle : bool
+            Reshuffle the rows every epoch with the model's generator.
+        verbose : 0, 1 or 2
+            Silent; progress bar and about ten log lines; one log line per epoch.
+
+        Returns
+        -------
+        history : dict of str -> list of float
+            ``loss`` and ``accuracy`` per epoch, the means over that epoch's batches in training
+            mode (as Keras reports them, at no extra cost); with validation data, ``val_loss`` and
+            ``val_accuracy`` measured after the epoch. Also kept as ``history_``.
+        """
+        epochs = check_positive_int(epochs, "epochs")
+        batchsize = check_positive_int(batchsize, "batchsize")
+        if verbose not in (0, 1, 2):
+            raise ValueError(f"fit: verbose must be 0, 1 or 2, received verbose={verbose!r}.")
+        if (X_valid is None) != (y_valid is None):
+            raise ValueError("fit: pass both X_valid and y_valid, or neither.")
+        X, T = self._check_data(X, y, learn=True)
+        validation = None
+        if X_valid is not None:
+            validation = self._check_data(X_valid, y_valid, X_name="X_valid", y_name="y_valid")
+
+        history = {"loss": [], "accuracy": []}
+        if validation is not None:
+            history.update(val_loss=[], val_accuracy=[])
+        self.history_ = history
+        reporter = ProgressReporter(epochs, verbose)
+        try:
+            for epoch in range(1, epochs + 1):
+                total_loss, correct = 0.0, 0
+                for rows in self._batches(len(X), batchsize, shuffle):
+                    T_batch = T[rows]
+                    loss, output = self._train_step(X[rows], T_batch)
+                    total_loss += loss * len(T_batch)
+                    correct += self._n_correct(output, T_batch)
+                history["loss"].append(total_loss / len(X))
+                history["accuracy"].append(correct / len(X) if self.classes_ is not None else float("nan"))
+                if validation is not None:
+                    val_loss, val_accuracy = self._evaluate(*validation)
+                    history["val_loss"].append(val_loss)
+                    history["val_accuracy"].append(val_accuracy)
+                reporter.epoch_end(epoch, {key: values[-1] for key, values in history.items()})
+        finally:
+            reporter.close()
+        return history
+
+    def summary(self, print_fn=print):
+        """Print a table of the layers with their shapes and parameter counts."""
+        print_fn(summary_text(self))
+
+    def get_weights(self):
+        """Return a list (one dict per layer) of copies of every parameter and buffer."""
+        return [layer.get_weights() if callable(getattr(layer, "get_weights", None)) else {}
+                for layer in self.layers]
+
+    def set_weights(self, weights):
+        """Copy weights as returned by ``get_weights`` back into the layers, in place."""
+        if len(weights) != len(self.layers):
+            raise ValueError(f"set_weights expected {len(self.layers)} entries (one per layer), "
+                             f"received {len(weights)}.")
+        for layer, layer_weights in zip(self.layers, weights):
+            if layer_weights:
+                layer.set_weights(layer_weights)
