@@ -13,12 +13,14 @@ Read the source top to bottom: each file holds one idea (dense.py, batchnorm.py,
 
 from .activations import Activation, leaky_relu, relu, sigmoid, softmax, tanh
 from .batchnorm import BatchNorm
+from .callbacks import Callback, EarlyStopping
 from .dense import Dense
 from .dropout import Dropout
 from .gradcheck import gradcheck
 from .layer import Layer
 from .losses import CrossEntropyForSoftMax, Loss, MeanSquaredError
 from .optimizers import SGD, Adam, Optimizer, RMSprop
+from .safety import TrainingDivergedError
 from .sequential import Sequential
 
 __version__ = "0.1.0"
@@ -28,4 +30,5 @@ __all__ = [
     "relu", "leaky_relu", "sigmoid", "tanh", "softmax",
     "Sequential", "Optimizer", "SGD", "Adam", "RMSprop",
     "Loss", "CrossEntropyForSoftMax", "MeanSquaredError", "gradcheck",
+    "Callback", "EarlyStopping", "TrainingDivergedError",
 ]

@@ -1,9 +1,12 @@
 """Sequential: a stack of layers trained by one optimizer on one loss."""
 
+import sys
+
 import numpy as np
 
 from .activations import Activation, Softmax
 from .progress import ProgressReporter
+from .safety import DivergenceGuard, TrainingDivergedError, deferred_interrupt
 from .summary import summary_text
 from .targets import as_labels, is_one_hot, learn_classes, one_hot
 from .validation import check_positive_int, check_X, check_y
@@ -219,7 +222,8 @@ class Sequential:
         for start, end in zip(starts, ends):
             yield order[start:end] if shuffle else slice(start, end)
 
-    def fit(self, X, y, X_valid=None, y_valid=None, epochs=1, batchsize=32, shuffle=True, verbose=1):
+    def fit(self, X, y, X_valid=None, y_valid=None, epochs=1, batchsize=32, shuffle=True, verbose=1,
+            callbacks=None):
         """Train for ``epochs`` passes over (X, y) and return the history.
 
         Parameters
@@ -233,6 +237,8 @@ class Sequential:
             Reshuffle the rows every epoch with the model's generator.
         verbose : 0, 1 or 2
             Silent; progress bar and about ten log lines; one log line per epoch.
+        callbacks : list of Callback, optional
+            For example ``[EarlyStopping(patience=5)]``.
 
         Returns
         -------
@@ -240,6 +246,18 @@ class Sequential:
             ``loss`` and ``accuracy`` per epoch, the means over that epoch's batches in training
             mode (as Keras reports them, at no extra cost); with validation data, ``val_loss`` and
             ``val_accuracy`` measured after the epoch. Also kept as ``history_``.
+
+        Raises
+        ------
+        TrainingDivergedError
+            When a batch's loss is NaN or infinite. The model is first rolled back to the weights
+            that produced the last finite loss, so it still predicts finite numbers, and the
+            optimizer's state (momentum) is reset; ``history_`` keeps the finished epochs.
+
+        Notes
+        -----
+        Ctrl-C stops training after the current batch and returns the history of the finished
+        epochs; the model keeps its weights. Calling fit again continues from there.
         """
         epochs = check_positive_int(epochs, "epochs")
         batchsize = check_positive_int(batchsize, "batchsize")
@@ -251,30 +269,75 @@ class Sequential:
         validation = None
         if X_valid is not None:
             validation = self._check_data(X_valid, y_valid, X_name="X_valid", y_name="y_valid")
+        callbacks = list(callbacks or [])
 
         history = {"loss": [], "accuracy": []}
         if validation is not None:
             history.update(val_loss=[], val_accuracy=[])
         self.history_ = history
+        self.stop_training = False
+        guard = DivergenceGuard(self.layers)
         reporter = ProgressReporter(epochs, verbose)
+        for callback in callbacks:
+            callback.on_train_begin(self)
         try:
-            for epoch in range(1, epochs + 1):
-                total_loss, correct = 0.0, 0
-                for rows in self._batches(len(X), batchsize, shuffle):
-                    T_batch = T[rows]
-                    loss, output = self._train_step(X[rows], T_batch)
-                    total_loss += loss * len(T_batch)
-                    correct += self._n_correct(output, T_batch)
-                history["loss"].append(total_loss / len(X))
-                history["accuracy"].append(correct / len(X) if self.classes_ is not None else float("nan"))
-                if validation is not None:
-                    val_loss, val_accuracy = self._evaluate(*validation)
-                    history["val_loss"].append(val_loss)
-                    history["val_accuracy"].append(val_accuracy)
-                reporter.epoch_end(epoch, {key: values[-1] for key, values in history.items()})
+            with deferred_interrupt() as interrupt:
+                for epoch in range(1, epochs + 1):
+                    loss, accuracy = self._run_epoch(X, T, batchsize, shuffle, guard, interrupt, epoch)
+                    if interrupt.requested:
+                        break   # a partial epoch is not recorded: its numbers would mislead
+                    history["loss"].append(loss)
+                    history["accuracy"].append(accuracy)
+                    if validation is not None:
+                        val_loss, val_accuracy = self._evaluate(*validation)
+                        history["val_loss"].append(val_loss)
+                        history["val_accuracy"].append(val_accuracy)
+                    logs = {key: values[-1] for key, values in history.items()}
+                    reporter.epoch_end(epoch, logs)
+                    for callback in callbacks:
+                        callback.on_epoch_end(self, epoch, logs)
+                    if self.stop_training:
+                        break
+        except KeyboardInterrupt:       # a second Ctrl-C, or one outside the main thread
+            guard.restore()             # a step may have been cut in half: go back to a whole one
+            interrupt.requested = True
         finally:
             reporter.close()
+        if interrupt.requested:
+            print(f"Training interrupted by Ctrl-C during epoch {len(history['loss']) + 1}/{epochs}: the "
+                  f"model keeps its weights and the history of the {len(history['loss'])} finished epochs.",
+                  file=sys.stderr)
+        for callback in callbacks:
+            callback.on_train_end(self)
+            message = callback.describe() if callable(getattr(callback, "describe", None)) else None
+            if message and verbose:
+                print(message)
         return history
+
+    def _run_epoch(self, X, T, batchsize, shuffle, guard, interrupt, epoch):
+        """One pass over (X, T); returns the mean loss and the accuracy over its batches."""
+        total_loss, correct, seen = 0.0, 0, 0
+        for number, rows in enumerate(self._batches(len(X), batchsize, shuffle), start=1):
+            guard.capture()
+            T_batch = T[rows]
+            loss, output = self._train_step(X[rows], T_batch)
+            if not np.isfinite(loss):
+                guard.restore()
+                self.optimizer.state.clear()
+                rate = getattr(self.optimizer, "learning_rate", None)
+                raise TrainingDivergedError(
+                    f"Training diverged at epoch {epoch}, batch {number}: the loss became {loss}. The model "
+                    f"was rolled back to the weights that produced the last finite loss and the optimizer's "
+                    f"state was reset. Lower the learning rate (it is {rate}), e.g. by a factor of 10, "
+                    f"or normalize the input features.")
+            guard.commit()
+            total_loss += loss * len(T_batch)
+            correct += self._n_correct(output, T_batch)
+            seen += len(T_batch)
+            if interrupt.requested:
+                break
+        accuracy = correct / seen if self.classes_ is not None else float("nan")
+        return total_loss / seen, accuracy
 
     def summary(self, print_fn=print):
         """Print a table of the layers with their shapes and parameter counts."""

@@ -1,0 +1,96 @@
+"""Callbacks: code ``fit`` runs at fixed points of training, Keras-style.
+
+A callback may define ``on_train_begin(model)``, ``on_epoch_end(model, epoch, logs)`` (epoch
+counted from 1; logs holds that epoch's ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``)
+and ``on_train_end(model)``. Setting ``model.stop_training = True`` ends ``fit`` after the epoch.
+"""
+
+import math
+
+
+class Callback:
+    """Base class with hooks that do nothing."""
+
+    def on_train_begin(self, model):
+        pass
+
+    def on_epoch_end(self, model, epoch, logs):
+        pass
+
+    def on_train_end(self, model):
+        pass
+
+
+class EarlyStopping(Callback):
+    """Stop when a monitored metric has stopped improving.
+
+    Parameters
+    ----------
+    monitor : str
+        A key of the history: ``"val_loss"`` (default), ``"val_accuracy"``, ``"loss"``, ``"accuracy"``.
+    patience : int
+        Stop after this many epochs in a row without improvement (0: at the first one).
+    min_delta : float
+        The smallest change that counts as an improvement.
+    mode : {"auto", "min", "max"}
+        Whether the metric should go down or up; "auto" means up for accuracies, down otherwise.
+    restore_best_weights : bool
+        At the end of training, put back the weights of the best epoch, BatchNorm running
+        statistics included.
+
+    Attributes
+    ----------
+    best : float
+        The best value seen; ``best_epoch`` the epoch it was seen (from 1).
+    stopped_epoch : int or None
+        The epoch training stopped at, or None when it ran to the end.
+    """
+
+    def __init__(self, monitor="val_loss", patience=0, min_delta=0.0, mode="auto", restore_best_weights=True):
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
+            raise ValueError(f"EarlyStopping: patience must be an integer >= 0, received patience={patience!r}.")
+        if not isinstance(min_delta, (int, float)) or min_delta < 0:
+            raise ValueError(f"EarlyStopping: min_delta must be a number >= 0, received min_delta={min_delta!r}.")
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', received mode={mode!r}.")
+        if mode == "auto":
+            mode = "max" if "accuracy" in monitor else "min"
+        self.monitor, self.patience, self.min_delta = monitor, patience, float(min_delta)
+        self.mode, self.restore_best_weights = mode, restore_best_weights
+
+    def on_train_begin(self, model):
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best_epoch, self.best_weights, self.stopped_epoch, self.wait = None, None, None, 0
+
+    def _improved(self, value):
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+    def on_epoch_end(self, model, epoch, logs):
+        if self.monitor not in logs:
+            raise ValueError(f"EarlyStopping: monitor={self.monitor!r}, but fit logs only {sorted(logs)}. "
+                             f"Pass validation data to fit, or monitor one of those.")
+        value = logs[self.monitor]
+        if self._improved(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = model.get_weights()     # copies, BatchNorm statistics included
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.stopped_epoch = epoch
+            model.stop_training = True
+
+    def on_train_end(self, model):
+        last_epoch = len(model.history_["loss"])
+        if self.restore_best_weights and self.best_weights is not None and self.best_epoch != last_epoch:
+            model.set_weights(self.best_weights)
+
+    def describe(self):
+        """One line on what happened, for fit's log (None when training ran to the end)."""
+        if self.stopped_epoch is None:
+            return None
+        restored = f"; restored the weights of epoch {self.best_epoch}" if self.restore_best_weights else ""
+        return (f"Early stopping at epoch {self.stopped_epoch}: {self.monitor} has not improved for "
+                f"{self.wait} epochs (best {self.best:.4f} at epoch {self.best_epoch}){restored}.")

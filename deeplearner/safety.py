@@ -1,0 +1,80 @@
+"""Nothing a user trained is lost: a divergence rolls back, Ctrl-C stops between batches.
+
+- `DivergenceGuard` keeps a copy of the weights that produced the last finite loss, so when the
+  loss turns NaN or infinite, ``fit`` puts them back and the model still predicts finite numbers.
+- `deferred_interrupt` turns the first Ctrl-C during ``fit`` into a request to stop after the
+  current batch, so a parameter update is never left half applied. A second Ctrl-C stops at once.
+"""
+
+import signal
+import threading
+from contextlib import contextmanager
+
+import numpy as np
+
+
+class TrainingDivergedError(FloatingPointError):
+    """The training loss became NaN or infinite; the model was rolled back before the step."""
+
+
+class DivergenceGuard:
+    """Double-buffered copy of every parameter and buffer of ``layers``.
+
+    Before each step ``capture()`` copies the live arrays into ``pending``; once the step's loss
+    turned out finite, ``commit()`` makes that copy the ``good`` one. So ``good`` always holds
+    the weights (and BatchNorm statistics) that produced the last finite loss, and
+    ``restore()`` copies them back. The two buffers are allocated once and swapped, never
+    reallocated: a step costs one memory copy of the weights.
+
+    Only arrays that layers update in place are covered (all built-in layers do); a seed-style
+    layer that rebinds its arrays inside backward is not rolled back.
+    """
+
+    def __init__(self, layers):
+        self.live = [array for layer in layers
+                     for group in (getattr(layer, "params", {}), getattr(layer, "buffers", {}))
+                     for array in group.values()]
+        self.good = [array.copy() for array in self.live]
+        self.pending = [np.empty_like(array) for array in self.live]
+
+    def capture(self):
+        for copy, array in zip(self.pending, self.live):
+            np.copyto(copy, array)
+
+    def commit(self):
+        self.good, self.pending = self.pending, self.good
+
+    def restore(self):
+        for copy, array in zip(self.good, self.live):
+            np.copyto(array, copy)
+
+
+class InterruptRequest:
+    """Set to True by the first Ctrl-C inside `deferred_interrupt`."""
+
+    def __init__(self):
+        self.requested = False
+
+
+@contextmanager
+def deferred_interrupt():
+    """Within the block, a first Ctrl-C only sets ``request.requested``; a second one raises.
+
+    Signal handlers can only be installed from the main thread; elsewhere Ctrl-C raises
+    KeyboardInterrupt as usual (and ``fit`` still catches it).
+    """
+    request = InterruptRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield request
+        return
+
+    def on_interrupt(signum, frame):
+        if request.requested:
+            raise KeyboardInterrupt
+        request.requested = True
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield request
+    finally:
+        signal.signal(signal.SIGINT, previous)
