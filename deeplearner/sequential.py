@@ -155,7 +155,7 @@ class Sequential:
                 raise ValueError("This model has not learned its classes yet: call fit (or train_on_batch) "
                                  "before evaluate or predict.")
             self.classes_ = learn_classes(labels, n_out)
-        return one_hot(labels, self.classes_, self.dtype)
+        return one_hot(labels, self.classes_, self.dtype, n_columns=n_out)
 
     def _chunks(self, X):
         """Yield (slice, chunk) over the rows of X, ``predict_batchsize`` rows at a time."""
@@ -185,7 +185,8 @@ class Sequential:
                 raise ValueError("This model has not learned its classes yet: call fit before predict, "
                                  "or use predict_proba for the raw probabilities.")
             return Y
-        return self.classes_[np.argmax(Y, axis=1)]
+        # Units beyond len(classes_) stand for no label (fit saw fewer labels than units).
+        return self.classes_[np.argmax(Y[:, :len(self.classes_)], axis=1)]
 
     def evaluate(self, X, y):
         """Return ``(loss, accuracy)`` on (X, y) in inference mode (accuracy is nan for regression)."""
@@ -205,7 +206,8 @@ class Sequential:
     def _n_correct(self, output, T):
         if self.classes_ is None:
             return 0
-        return int(np.count_nonzero(np.argmax(output, axis=1) == np.argmax(T, axis=1)))
+        labeled = output[:, :len(self.classes_)]      # as predict does
+        return int(np.count_nonzero(np.argmax(labeled, axis=1) == np.argmax(T, axis=1)))
 
     # ---------------------------------------------------------------- the training loop
     def _batches(self, n, batchsize, shuffle):

@@ -43,8 +43,12 @@ def learn_classes(y, n_out):
     return classes
 
 
-def one_hot(y, classes, dtype):
-    """y : (n,) labels -> T : ndarray of shape (n, len(classes)), with T[i, k] = [y[i] == classes[k]]."""
+def one_hot(y, classes, dtype, n_columns=None):
+    """y : (n,) labels -> T : ndarray of shape (n, n_columns), with T[i, k] = [y[i] == classes[k]].
+
+    ``n_columns`` defaults to len(classes); a model with more output units than labels passes
+    its width, and the extra columns stay 0.
+    """
     if (classes.dtype.kind in "US") != (y.dtype.kind in "US"):
         raise ValueError(f"y holds {'text' if y.dtype.kind in 'US' else 'numeric'} labels such as "
                          f"{_preview(y[:3])}, but the model was trained on {_preview(classes)} (its classes_). "
@@ -55,7 +59,7 @@ def one_hot(y, classes, dtype):
     if unknown.any():
         raise ValueError(f"y contains labels the model was not trained on: {_preview(np.unique(y[unknown]))}. "
                          f"The model knows {_preview(classes)} (its classes_).")
-    T = np.zeros((len(y), len(classes)), dtype=dtype)
+    T = np.zeros((len(y), n_columns or len(classes)), dtype=dtype)
     T[np.arange(len(y)), index] = 1
     return T
 
