@@ -49,5 +49,6 @@ class ProgressReporter:
 
     def close(self):
         if self.bar is not None:
-            self.bar.finish(dirty=True)
+            # dirty=True leaves an interrupted run's bar where it stopped instead of drawing 100%.
+            self.bar.finish(dirty=self.bar.value < self.epochs)
             self.bar = None
