@@ -133,8 +133,8 @@ class Sequential:
         return loss
 
     # ---------------------------------------------------------------- data in, labels out
-    def _check_data(self, X, y, learn=False, X_name="X", y_name="y"):
-        X = check_X(X, self.input_dim, self.dtype, name=X_name)
+    def _check_data(self, X, y, learn=False, X_name="X", y_name="y", convert=True):
+        X = check_X(X, self.input_dim, self.dtype, name=X_name, convert=convert)
         return X, self._targets(check_y(y, len(X), name=y_name, X_name=X_name), learn, y_name)
 
     def _targets(self, y, learn, name="y"):
@@ -158,17 +158,20 @@ class Sequential:
         return one_hot(labels, self.classes_, self.dtype, n_columns=n_out)
 
     def _chunks(self, X):
-        """Yield (slice, chunk) over the rows of X, ``predict_batchsize`` rows at a time."""
+        """Yield (slice, chunk) over the rows of X, ``predict_batchsize`` rows at a time.
+
+        Each chunk is cast to the model's dtype on its own (no copy when it already is).
+        """
         for start in range(0, len(X), self.predict_batchsize):
             rows = slice(start, start + self.predict_batchsize)
-            yield rows, X[rows]
+            yield rows, X[rows].astype(self.dtype, copy=False)
 
     def predict_proba(self, X):
         """X : array-like of shape (n, input_dim) -> ndarray of shape (n, n_out), inference mode.
 
         With a softmax output, row i holds the probability of each class ``classes_[k]``.
         """
-        X = check_X(X, self.input_dim, self.dtype)
+        X = check_X(X, self.input_dim, self.dtype, convert=False)
         Y = np.empty((len(X), self.n_outputs), dtype=self.dtype)
         for rows, chunk in self._chunks(X):
             Y[rows] = self._forward(chunk, False, self.layers)
@@ -190,7 +193,7 @@ class Sequential:
 
     def evaluate(self, X, y):
         """Return ``(loss, accuracy)`` on (X, y) in inference mode (accuracy is nan for regression)."""
-        X, T = self._check_data(X, y)
+        X, T = self._check_data(X, y, convert=False)
         return self._evaluate(X, T)
 
     def _evaluate(self, X, T):

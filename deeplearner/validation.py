@@ -8,10 +8,13 @@ import numbers
 import numpy as np
 
 
-def check_X(X, n_features, dtype, name="X"):
+def check_X(X, n_features, dtype, name="X", convert=True):
     """Return ``X`` as a finite 2-D array of ``dtype`` with ``n_features`` columns.
 
     X : array-like of shape (n_samples, n_features)
+    convert : bool
+        Cast to ``dtype`` here (fit: once for all epochs). With False the caller casts chunk
+        by chunk, so predicting on a huge float64 array never holds a second full copy.
     """
     try:
         X = np.asarray(X)
@@ -33,8 +36,11 @@ def check_X(X, n_features, dtype, name="X"):
         raise ValueError(f"{name} has {X.shape[1]} features per sample, but the model expects "
                          f"{n_features} (its input_dim). Pass data with {n_features} columns, or build the "
                          f"model with input_dim={X.shape[1]}.")
-    X = X.astype(dtype, copy=False)
-    if not np.isfinite(X).all():
+    if convert:
+        X = X.astype(dtype, copy=False)
+    # A sum is finite only if every term is, so one pass with no (n, d) temporary settles the
+    # common case; only a suspicious sum (NaN, inf, or overflow of huge values) looks closer.
+    if X.dtype.kind == "f" and not np.isfinite(X.sum(dtype=np.float64)) and not np.isfinite(X).all():
         bad = np.argwhere(~np.isfinite(X))
         raise ValueError(f"{name} contains {len(bad)} NaN or infinite values (the first at row {bad[0][0]}, "
                          f"column {bad[0][1]}). Remove those rows or fill them in before training.")
