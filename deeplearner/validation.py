@@ -40,10 +40,12 @@ def check_X(X, n_features, dtype, name="X", convert=True):
         X = X.astype(dtype, copy=False)
     # A sum is finite only if every term is, so one pass with no (n, d) temporary settles the
     # common case; only a suspicious sum (NaN, inf, or overflow of huge values) looks closer.
-    if X.dtype.kind == "f" and not np.isfinite(X.sum(dtype=np.float64)) and not np.isfinite(X).all():
+    with np.errstate(over="ignore", invalid="ignore"):
+        suspicious = X.dtype.kind == "f" and not np.isfinite(X.sum(dtype=np.float64))
+    if suspicious and not np.isfinite(X).all():
         bad = np.argwhere(~np.isfinite(X))
         raise ValueError(f"{name} contains {len(bad)} NaN or infinite values (the first at row {bad[0][0]}, "
-                         f"column {bad[0][1]}). Remove those rows or fill them in before training.")
+                         f"column {bad[0][1]}). Remove those rows or fill the gaps in, e.g. with the column mean.")
     return X
 
 
