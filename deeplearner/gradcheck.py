@@ -62,6 +62,11 @@ def gradcheck(target, X, T=None, *, eps=1e-6, max_entries=None, seed=0):
     saved = target.get_weights() if callable(getattr(target, "get_weights", None)) else None
     target_rng = getattr(target, "rng", None)
     replay = _replaying(target_rng)
+    # A model's first layer skips dX in training (nothing reads it); the check wants it.
+    first = target.layers[0] if isinstance(target, Sequential) else target
+    skipped_input_grad = getattr(first, "needs_input_grad", True) is False
+    if skipped_input_grad:
+        first.needs_input_grad = True
     try:
         if isinstance(target, Sequential):
             f, analytic, arrays = _model_problem(target, X, T, replay)
@@ -77,6 +82,8 @@ def gradcheck(target, X, T=None, *, eps=1e-6, max_entries=None, seed=0):
         if saved is not None:
             target.set_weights(saved)
         replay()
+        if skipped_input_grad:
+            first.needs_input_grad = False
     return GradcheckResult(errors)
 
 

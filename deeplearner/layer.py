@@ -33,7 +33,13 @@ class Layer:
         Non-trainable state saved with the model (BatchNorm's running statistics).
     inputshape : int
         Width of the input, set by ``build``.
+    needs_input_grad : bool
+        Whether ``backward`` must return dX. True by default; a model sets it to False on its
+        first layer, whose dX would be the gradient for the data, which nothing reads. A layer
+        may then return None from backward and skip that work (Dense skips a whole GEMM).
     """
+
+    needs_input_grad = True
 
     def __init__(self):
         self.params = {}

@@ -93,6 +93,11 @@ class Sequential:
                                  f"model has {self.n_outputs}. Use Dense(n_classes) before the softmax.")
             self._body = self.layers[:-1]
 
+        # Nothing reads the gradient for the data, so the first layer may skip computing it
+        # (for Dense: one GEMM less per step). gradcheck turns it back on to check it.
+        if hasattr(self.layers[0], "needs_input_grad"):
+            self.layers[0].needs_input_grad = False
+
     # ---------------------------------------------------------------- one step of training
     def _forward(self, X, training, layers):
         """X : (batch, input_dim) -> output of the last of ``layers``."""
