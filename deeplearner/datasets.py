@@ -1,0 +1,161 @@
+"""The digits the examples train on: the seed's handwritten.mat, or scikit-learn's bundled digits.
+
+    from deeplearner.datasets import load_handwritten, load_digits, to_images
+
+    X, y = load_handwritten("data/handwritten.mat")   # (5000, 400) floats, digits 0..9
+    X, y = load_digits()                              # (1797, 64) floats in [0, 1], digits 0..9
+    images = to_images(X)                             # (n, side, side), upright, ready for imshow
+
+The two sets store their pictures differently, which is easy to get wrong when plotting:
+
+- ``handwritten.mat`` is the Coursera machine-learning digits set (ex4): 5000 images of 20x20
+  pixels, written by MATLAB, which stores arrays column by column. So row i of X holds the 400
+  pixels column-major and ``X[i].reshape(20, 20, order="F")`` is the upright image (a plain
+  ``reshape(20, 20)`` shows it transposed: lying on its side and mirrored). Its labels are 1..10,
+  where 10 stands for the digit 0 (MATLAB indexes from 1); ``load_handwritten`` turns 10 into 0.
+- scikit-learn's digits are 8x8 images stored row by row: ``X[i].reshape(8, 8)`` is upright.
+
+``image_layout`` and ``to_images`` know both layouts, so plotting code never has to guess.
+"""
+
+from pathlib import Path
+
+import numpy as np
+from scipy.io import loadmat
+
+HANDWRITTEN_PATH = "data/handwritten.mat"
+
+# n_features -> (image shape, the order the pixels are stored in: "F" column-major, "C" row-major)
+IMAGE_LAYOUTS = {
+    400: ((20, 20), "F"),   # handwritten.mat, written by MATLAB
+    64: ((8, 8), "C"),      # sklearn.datasets.load_digits
+}
+
+
+def load_handwritten(path=HANDWRITTEN_PATH):
+    """Read the seed's digits file: a MATLAB .mat file holding arrays ``X`` and ``y``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The .mat file, by default ``data/handwritten.mat`` relative to the current directory.
+
+    Returns
+    -------
+    X : ndarray of shape (n, n_pixels), float64
+        One image per row, pixels as stored in the file (column-major 20x20 for the Coursera
+        file: ``X[i].reshape(20, 20, order="F")`` is upright; see ``to_images``). Not rescaled.
+    y : ndarray of shape (n,), int64
+        The digits 0..9: the file's label 10 becomes 0; labels 0..9 stay as they are.
+
+    Raises
+    ------
+    FileNotFoundError : no file at ``path``.
+    ValueError : the file is not a readable .mat file, has no ``X`` or ``y``, or they disagree.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"load_handwritten: no file at {str(path)!r} (absolute: {str(path.resolve())!r}). It should be "
+            f"the Coursera machine-learning digits set (5000 x 400, 20x20 images, labels 1..10), which "
+            f"deeplearner cannot ship: put your copy there (see data/README.md) or pass its path. The "
+            f"examples fall back to deeplearner.datasets.load_digits() when it is missing.")
+    try:
+        contents = loadmat(path, appendmat=False)
+    except Exception as error:   # a broken file raises ValueError, OSError, IndexError, MatReadError...
+        raise ValueError(
+            f"load_handwritten: could not read {str(path)!r} as a MATLAB .mat file "
+            f"({type(error).__name__}: {error}). Expected a .mat file (MATLAB v4 to v7.2, as written by "
+            f"scipy.io.savemat) holding arrays X and y; re-save MATLAB v7.3 files with save(..., '-v7').",
+        ) from error
+
+    found = sorted(key for key in contents if not key.startswith("__"))   # skip __header__ & co.
+    missing = [key for key in ("X", "y") if key not in contents]
+    if missing:
+        raise ValueError(
+            f"load_handwritten: {str(path)!r} has no {' or '.join(missing)}; the keys found are {found}. "
+            f"The file needs X of shape (n, n_pixels) and y of shape (n, 1) with labels 1..10. Rename "
+            f"your arrays, e.g. scipy.io.savemat(path, {{'X': images, 'y': labels}}).")
+
+    X, y = np.asarray(contents["X"]), np.asarray(contents["y"])
+    if X.ndim != 2:
+        raise ValueError(f"load_handwritten: X in {str(path)!r} must be 2-D (one image per row), "
+                         f"received shape {X.shape}. Flatten each image into a row.")
+    if y.ndim > 2 or (y.ndim == 2 and 1 not in y.shape):
+        raise ValueError(f"load_handwritten: y in {str(path)!r} must be a vector of labels, e.g. of shape "
+                         f"(n, 1), received shape {y.shape}.")
+    y = y.reshape(-1)   # (n, 1) as MATLAB stores it, or (1, n) -> (n,)
+    if len(X) != len(y):
+        raise ValueError(f"load_handwritten: X and y in {str(path)!r} have different lengths: X has {len(X)} "
+                         f"rows (shape {X.shape}) but y has {len(y)} labels (shape {contents['y'].shape}). "
+                         f"Each image needs exactly one label.")
+    return X.astype(np.float64), _digits_from_labels(y, path)
+
+
+def _digits_from_labels(y, path):
+    """Labels 1..10 (MATLAB's, 10 meaning 0) or 0..9 -> ndarray of shape (n,) of digits 0..9."""
+    if y.dtype.kind not in "iuf" or not np.array_equal(y, np.round(y)):
+        raise ValueError(f"load_handwritten: y in {str(path)!r} must hold whole-number labels 1..10, "
+                         f"received dtype {y.dtype} with values such as {y[:5].tolist()}.")
+    y = y.astype(np.int64)
+    outside = np.setdiff1d(y, np.arange(11))
+    if outside.size:
+        raise ValueError(f"load_handwritten: y in {str(path)!r} has labels outside 0..10: "
+                         f"{outside[:10].tolist()}. Expected the digits as 1..10 (10 for 0) or 0..9.")
+    return np.where(y == 10, 0, y)
+
+
+def load_digits():
+    """scikit-learn's bundled handwritten digits: the fallback when handwritten.mat is absent.
+
+    1797 images of 8x8 pixels (real handwriting from 43 people, UCI "optdigits"), shipped inside
+    scikit-learn, so no download is needed.
+
+    Returns
+    -------
+    X : ndarray of shape (1797, 64), float64
+        Pixel intensities divided by 16, so in [0, 1]; row-major: ``X[i].reshape(8, 8)`` is upright.
+    y : ndarray of shape (1797,), int64
+        The digits 0..9.
+    """
+    from sklearn.datasets import load_digits as sklearn_load_digits   # here: scikit-learn is slow to import
+
+    digits = sklearn_load_digits()
+    X = digits.data.astype(np.float64) / 16.0   # the raw pixels count 0..16
+    return X, digits.target.astype(np.int64)
+
+
+def image_layout(n_features):
+    """How a row of ``n_features`` pixels folds into an image: ``(shape, order)``.
+
+    ``order`` is the ``numpy.reshape`` order: "F" (column-major) for handwritten.mat's 400 pixels,
+    "C" (row-major) for scikit-learn's 64. Any other square number of pixels is taken as row-major,
+    as NumPy, scikit-learn and image files store them.
+    """
+    if n_features in IMAGE_LAYOUTS:
+        return IMAGE_LAYOUTS[n_features]
+    side = int(round(np.sqrt(n_features)))
+    if side * side != n_features:
+        raise ValueError(f"image_layout: {n_features} pixels do not make a square image and the layout is not "
+                         f"one of the known ones {sorted(IMAGE_LAYOUTS)}. Pass shape= and order= explicitly.")
+    return (side, side), "C"
+
+
+def to_images(X, shape=None, order=None):
+    """Rows of pixels -> upright images.
+
+    X : array-like of shape (n, n_features) or (n_features,) -> ndarray of shape (n, height, width).
+    ``shape`` and ``order`` default to ``image_layout(n_features)``; pass them for your own data.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    X = X.reshape(1, -1) if X.ndim == 1 else X   # one image -> a batch of one
+    if shape is None:
+        shape, default_order = image_layout(X.shape[1])
+        order = order or default_order
+    else:
+        order = order or "C"
+    if int(np.prod(shape)) != X.shape[1]:
+        raise ValueError(f"to_images: shape={tuple(shape)} holds {int(np.prod(shape))} pixels, but the rows "
+                         f"of X have {X.shape[1]}. Pass the shape of one image.")
+    # Fold each row on its own: order "F" fills columns first, so (n, h*w) -> (n, h, w) needs per-row reshapes.
+    return np.stack([row.reshape(shape, order=order) for row in X])
