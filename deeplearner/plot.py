@@ -1,0 +1,184 @@
+"""Pictures of training: learning curves, sample digits, a confusion matrix (needs matplotlib).
+
+    from deeplearner.plot import plot_history, plot_digits, plot_confusion_matrix
+
+    plot_history(history, path="curves.png")                        # one run
+    plot_history({"BatchNorm": h1, "plain": h2}, path="compare.png")  # several runs, one figure
+    plot_digits(X_valid, y_valid, model.predict(X_valid), path="digits.png")
+    plot_confusion_matrix(y_valid, model.predict(X_valid), path="confusion.png")
+
+Each function returns a ``matplotlib.figure.Figure`` and, given ``path``, saves it as a PNG. The
+figures are built without pyplot (no global figure list, no GUI backend), so they work on a
+headless machine and inside tests; in Jupyter, a returned figure displays itself.
+
+matplotlib is an optional dependency (``pip install -e ".[plot]"``): it is imported inside the
+functions, so ``import deeplearner`` works without it.
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from .datasets import to_images
+
+WRONG_COLOR = "tab:red"
+
+
+def _new_figure(figsize):
+    """A matplotlib Figure that belongs to no GUI window (rendered by Agg when saved)."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as error:
+        raise ImportError("deeplearner.plot needs matplotlib, which is not installed. Install the plot "
+                          "extra from the repository root: pip install -e \".[plot]\"") from error
+    return Figure(figsize=figsize, layout="constrained")
+
+
+def _save(figure, path):
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, dpi=100)
+    return figure
+
+
+def plot_history(history, path=None, title=None, log_loss=False, log_epochs=False):
+    """Loss and accuracy per epoch, side by side; training solid, validation dashed.
+
+    Parameters
+    ----------
+    history : dict of str -> list of float, or dict of str -> such dicts
+        What ``Sequential.fit`` returns (keys ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``),
+        or several of them by name, e.g. ``{"with BatchNorm": h1, "without": h2}``: each run gets
+        one color.
+    path : str or Path, optional
+        Save the figure there as a PNG.
+    title : str, optional
+    log_loss : bool
+        Draw the loss on a log scale, which separates runs whose loss is already small.
+    log_epochs : bool
+        Draw the epochs on a log scale, which spreads out the first epochs, where runs differ most.
+    """
+    if not history:
+        raise ValueError("plot_history: the history is empty. Pass the dict returned by fit.")
+    runs = history if all(isinstance(value, dict) for value in history.values()) else {None: history}
+    for name, run in runs.items():
+        if "loss" not in run:
+            raise ValueError(f"plot_history: the history {'' if name is None else repr(name) + ' '}has no "
+                             f"'loss'; its keys are {sorted(run)}. Pass the dict returned by fit, or a dict "
+                             f"of such dicts by name.")
+    figure = _new_figure((11, 4))
+    loss_axes, accuracy_axes = figure.subplots(1, 2)
+    styles = (("", "-", "training"), ("val_", "--", "validation"))
+    for color_index, (name, run) in enumerate(runs.items()):
+        color = f"C{color_index}"
+        for axes, key in ((loss_axes, "loss"), (accuracy_axes, "accuracy")):
+            for prefix, style, split in styles:
+                values = run.get(prefix + key)
+                if values is None or np.all(np.isnan(values)):
+                    continue   # no validation data, or accuracy of a regression model
+                epochs = np.arange(1, len(values) + 1)   # history[0] is epoch 1
+                # One run: label each line. Several: label each color once, the styles below.
+                label = split if name is None else (name if prefix == "" else None)
+                axes.plot(epochs, values, style, color=color, label=label)
+    if None not in runs:
+        for axes in (loss_axes, accuracy_axes):
+            for _, style, split in styles:
+                axes.plot([], [], style, color="gray", label=split)   # legend entries only
+    loss_axes.set(ylabel="loss", title="Loss", yscale="log" if log_loss else "linear")
+    accuracy_axes.set(ylabel="accuracy", title="Accuracy")
+    for axes in (loss_axes, accuracy_axes):
+        axes.set(xlabel="epoch", xscale="log" if log_epochs else "linear")
+        axes.grid(alpha=0.3)
+        if axes.get_legend_handles_labels()[0]:   # a regression model has no accuracy curves
+            axes.legend(fontsize="small")
+    if title:
+        figure.suptitle(title)
+    return _save(figure, path)
+
+
+def plot_digits(X, y_true, y_pred=None, n=25, columns=5, shape=None, order=None, path=None, title=None):
+    """A grid of the first ``n`` images with their labels; wrong predictions in red.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_pixels)
+        Rows of pixels. ``shape``/``order`` default to ``deeplearner.datasets.image_layout``, which
+        knows handwritten.mat (20x20, column-major) and scikit-learn's digits (8x8, row-major), so
+        every digit is drawn upright.
+    y_true : array-like of shape (n_samples,)
+    y_pred : array-like of shape (n_samples,), optional
+        Each panel is titled "true 3 / pred 5"; a wrong prediction gets a red title and frame.
+    n, columns : int
+        How many images, and how many per row.
+    """
+    images = to_images(np.asarray(X)[:n], shape=shape, order=order)   # (n, height, width), upright
+    y_true = np.asarray(y_true).reshape(-1)
+    y_pred = None if y_pred is None else np.asarray(y_pred).reshape(-1)
+    if len(y_true) < len(images) or (y_pred is not None and len(y_pred) < len(images)):
+        raise ValueError(f"plot_digits: X has {len(np.asarray(X))} rows but y_true has {len(y_true)} labels"
+                         f"{'' if y_pred is None else f' and y_pred {len(y_pred)}'}. Pass one label per row.")
+    rows = int(np.ceil(len(images) / columns))
+    figure = _new_figure((1.5 * columns, 1.7 * rows))
+    grid = figure.subplots(rows, columns, squeeze=False).ravel()   # (rows * columns,) axes
+    for i, axes in enumerate(grid):
+        axes.set_xticks([])
+        axes.set_yticks([])
+        if i >= len(images):
+            axes.set_axis_off()
+            continue
+        # gray_r: ink dark on a light background; origin "upper": row 0 of the image at the top.
+        axes.imshow(images[i], cmap="gray_r", interpolation="nearest", origin="upper")
+        if y_pred is None:
+            axes.set_title(f"{y_true[i]}", fontsize="small")
+            continue
+        wrong = y_pred[i] != y_true[i]
+        color = WRONG_COLOR if wrong else "black"
+        axes.set_title(f"true {y_true[i]} / pred {y_pred[i]}", fontsize="small", color=color)
+        if wrong:
+            for spine in axes.spines.values():
+                spine.set(color=WRONG_COLOR, linewidth=2)
+    if title:
+        figure.suptitle(title)
+    return _save(figure, path)
+
+
+def confusion_matrix(y_true, y_pred, labels=None):
+    """counts[i, j] = how many samples of class labels[i] were predicted as labels[j].
+
+    y_true, y_pred : array-like of shape (n,) -> (counts : ndarray of shape (k, k), labels : (k,)).
+    ``labels`` defaults to every label seen in either array, sorted.
+    """
+    y_true, y_pred = np.asarray(y_true).reshape(-1), np.asarray(y_pred).reshape(-1)
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"confusion_matrix: y_true has {len(y_true)} labels but y_pred has {len(y_pred)}. "
+                         f"Pass the true and predicted labels of the same samples.")
+    labels = np.unique(np.concatenate([y_true, y_pred])) if labels is None else np.asarray(labels)
+    index = {label: k for k, label in enumerate(labels.tolist())}
+    counts = np.zeros((len(labels), len(labels)), dtype=np.int64)
+    for true, pred in zip(y_true.tolist(), y_pred.tolist()):
+        counts[index[true], index[pred]] += 1
+    return counts, labels
+
+
+def plot_confusion_matrix(y_true, y_pred, labels=None, path=None, title=None):
+    """The confusion matrix as a heat map with the count in every cell; rows true, columns predicted.
+
+    y_true, y_pred : array-like of shape (n,). The diagonal holds the correct predictions; the
+    title reports the accuracy.
+    """
+    counts, labels = confusion_matrix(y_true, y_pred, labels)
+    accuracy = np.trace(counts) / max(counts.sum(), 1)
+    figure = _new_figure((6, 5.2))
+    axes = figure.subplots()
+    heat = axes.imshow(counts, cmap="Blues")
+    figure.colorbar(heat, ax=axes, shrink=0.8, label="samples")
+    ticks = np.arange(len(labels))
+    axes.set(xticks=ticks, yticks=ticks, xticklabels=labels.tolist(), yticklabels=labels.tolist(),
+             xlabel="predicted label", ylabel="true label",
+             title=title or f"Confusion matrix (accuracy {accuracy:.3f})")
+    threshold = counts.max() / 2   # white text on the dark cells, black on the light ones
+    for i, j in np.ndindex(*counts.shape):
+        if counts[i, j]:
+            axes.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize="small",
+                      color="white" if counts[i, j] > threshold else "black")
+    return _save(figure, path)
