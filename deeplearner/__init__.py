@@ -21,6 +21,7 @@ from .layer import Layer
 from .losses import CrossEntropyForSoftMax, Loss, MeanSquaredError
 from .optimizers import SGD, Adam, Optimizer, RMSprop
 from .safety import TrainingDivergedError
+from .saving import load_model
 from .sequential import Sequential
 
 __version__ = "0.1.0"
@@ -30,5 +31,5 @@ __all__ = [
     "relu", "leaky_relu", "sigmoid", "tanh", "softmax",
     "Sequential", "Optimizer", "SGD", "Adam", "RMSprop",
     "Loss", "CrossEntropyForSoftMax", "MeanSquaredError", "gradcheck",
-    "Callback", "EarlyStopping", "TrainingDivergedError",
+    "Callback", "EarlyStopping", "TrainingDivergedError", "load_model",
 ]

@@ -132,6 +132,18 @@ class Activation(Layer):
                             f"forward(X) and backward(X, Y, dY), received {fn!r}.")
         self.fn = fn
 
+    def get_config(self):
+        """``{"fn": name}``: a file holds the name of a built-in function, never a function object."""
+        builtin = ACTIVATIONS.get(getattr(self.fn, "name", None))
+        if builtin is None or type(self.fn) is not type(builtin) or vars(self.fn) != vars(builtin):
+            raise ValueError(
+                f"Activation: only the built-in functions {sorted(ACTIVATIONS)}, with their default "
+                f"settings, can be saved (by name); this layer holds {self.fn!r}. To save it, subclass "
+                f"Activation with an __init__ that takes no arguments, e.g. class MyActivation(Activation): "
+                f"def __init__(self): super().__init__(MyFunction()), and load the file with "
+                f"load_model(path, custom_objects={{'MyActivation': MyActivation}}).")
+        return {"fn": builtin.name}
+
     @property
     def name(self):
         return getattr(self.fn, "name", type(self.fn).__name__)

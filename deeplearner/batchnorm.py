@@ -63,6 +63,9 @@ class BatchNorm(Layer):
         self.momentum = float(momentum)
         self.eps = float(eps)
 
+    def get_config(self):
+        return {"momentum": self.momentum, "eps": self.eps}
+
     def build(self, input_dim, rng, dtype):
         super().build(input_dim, rng, dtype)
         self.params = {"gamma": np.ones(input_dim, dtype=dtype), "beta": np.zeros(input_dim, dtype=dtype)}

@@ -45,6 +45,9 @@ class Dense(Layer):
         self.units = int(units)
         self.init = init
 
+    def get_config(self):
+        return {"units": self.units, "init": self.init}
+
     def build(self, input_dim, rng, dtype):
         super().build(input_dim, rng, dtype)
         n_in, n_out = input_dim, self.units

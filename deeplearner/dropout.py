@@ -34,6 +34,9 @@ class Dropout(Layer):
                              f"Example: Dropout(0.2) drops 20% of the inputs.")
         self.rate = float(rate)
 
+    def get_config(self):
+        return {"rate": self.rate}
+
     def build(self, input_dim, rng, dtype):
         super().build(input_dim, rng, dtype)
         self.rng = rng

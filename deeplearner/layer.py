@@ -46,6 +46,15 @@ class Layer:
         self.grads = {}
         self.buffers = {}
 
+    def get_config(self):
+        """Return the constructor arguments as a JSON-able dict: ``type(self)(**config)`` rebuilds the layer.
+
+        ``save_model`` stores it (the weights are saved separately). This default returns ``{}``,
+        right for a layer whose ``__init__`` takes no arguments; a layer with arguments returns
+        them, as Dense does: ``{"units": 100, "init": "he_normal"}``.
+        """
+        return {}
+
     @property
     def name(self):
         """The name shown by ``Sequential.summary``."""

@@ -41,6 +41,10 @@ class Optimizer:
         self.state = {}        # key -> dict of state arrays, for step()
         self._own_slots = {}   # state for update(), one parameter per optimizer object
 
+    def get_config(self):
+        """Return the constructor arguments as a dict: ``type(self)(**config)`` rebuilds the optimizer."""
+        return {"learning_rate": self.learning_rate}
+
     def step(self, params, grads):
         """Update every array of ``params`` (dict) in place from ``grads`` (dict, same keys)."""
         for key, param in params.items():
@@ -84,6 +88,9 @@ class SGD(Optimizer):
                              "Pass e.g. SGD(learning_rate=0.1, momentum=0.9, nesterov=True).")
         self.nesterov = bool(nesterov)
 
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+
     def _apply(self, param, grad, slots):
         lr, mu = self.learning_rate, self.momentum
         if mu == 0:
@@ -119,6 +126,9 @@ class Adam(Optimizer):
         self.beta_2 = _check_range("Adam", "beta_2", beta_2, 0, 1, hint=" The usual value is 0.999.")
         self.eps = _check_positive("Adam", "eps", eps, hint=" The usual value is 1e-8.")
 
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "eps": self.eps}
+
     def _apply(self, param, grad, slots):
         if "m" not in slots:
             slots.update(m=np.zeros_like(param), v=np.zeros_like(param), t=0)
@@ -151,6 +161,9 @@ class RMSprop(Optimizer):
         super().__init__(learning_rate)
         self.rho = _check_range("RMSprop", "rho", rho, 0, 1, hint=" The usual value is 0.9.")
         self.eps = _check_positive("RMSprop", "eps", eps, hint=" The usual value is 1e-8.")
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "eps": self.eps}
 
     def _apply(self, param, grad, slots):
         if "v" not in slots:

@@ -366,3 +366,12 @@ class Sequential:
         for layer, layer_weights in zip(self.layers, weights):
             if layer_weights:
                 layer.set_weights(layer_weights)
+
+    def save(self, path):
+        """Write the whole model to one .npz file: architecture, weights, optimizer state, classes_.
+
+        ``deeplearner.load_model(path)`` gives it back, ready to predict or to keep training;
+        saving.py describes the file.
+        """
+        from .saving import save_model   # imported here because saving.py imports this module
+        save_model(self, path)

@@ -1,0 +1,244 @@
+"""Save a model to one ``.npz`` file and load it back: ``model.save(path)``, ``load_model(path)``.
+
+The file is a plain NumPy archive (``np.savez``) and is read with ``allow_pickle=False``, so
+loading a file never runs code from it. It holds:
+
+- ``deeplearner_model``: one JSON string (a 0-d unicode array) with everything that is not an
+  array: the format marker and version, ``input_dim``, ``dtype``, ``seed``, the class and
+  constructor arguments (``get_config()``) of each layer, of the optimizer and of the loss,
+  ``history_``, the state of the model's random generator, and the names of the arrays below;
+- ``layers/<i>/<name>``: every parameter and buffer of layer i (``layer.get_weights()``),
+  BatchNorm's running statistics included;
+- ``optimizer/<key>/<slot>``: the optimizer's state arrays, e.g. ``optimizer/0.W/velocity``.
+  Whole numbers in that state, such as Adam's step count ``t``, are in the JSON;
+- ``classes_``: the labels of the output units, a plain integer or unicode array.
+
+Weights, optimizer state and generator state together make a loaded model continue training
+exactly as the original would have.
+
+Built-in classes are found by name. Any other class (your own layer, optimizer or loss) must
+return its constructor arguments from ``get_config()``, and you hand the class to the loader:
+``load_model(path, custom_objects={"MyLayer": MyLayer})``, as in Keras.
+"""
+
+import inspect
+import json
+import numbers
+import os
+import secrets
+
+import numpy as np
+
+from .activations import Activation
+from .batchnorm import BatchNorm
+from .dense import Dense
+from .dropout import Dropout
+from .losses import CrossEntropyForSoftMax, MeanSquaredError
+from .optimizers import SGD, Adam, RMSprop
+from .sequential import Sequential   # no cycle: sequential.py imports this module only inside save()
+
+FORMAT, FORMAT_VERSION = "deeplearner.Sequential", 1
+HEADER = "deeplearner_model"   # the JSON entry; a file without it is not a deeplearner model
+BUILT_IN = {cls.__name__: cls for cls in (Dense, Activation, Dropout, BatchNorm, SGD, Adam, RMSprop,
+                                          CrossEntropyForSoftMax, MeanSquaredError)}
+
+
+def save_model(model, path):
+    """Write ``model`` to the file ``path``, used as given (``.npz`` is the usual suffix).
+
+    The bytes go to a temporary file in the same directory, which is then renamed to ``path``
+    with ``os.replace`` (atomic): a crash or Ctrl-C while saving leaves the old file or the
+    new one, never half a file.
+    """
+    arrays, layers = {}, []
+    for i, layer in enumerate(model.layers):
+        where = f"layer {i} ({type(layer).__name__})"
+        entry = _describe(layer, where)
+        if not callable(getattr(layer, "get_weights", None)):
+            raise ValueError(f"save_model: {where} has no get_weights(), so its weights cannot be saved. "
+                             f"Derive it from deeplearner.Layer and keep its arrays in self.params "
+                             f"(trained) and self.buffers (not trained).")
+        weights = layer.get_weights()
+        entry["weights"] = list(weights)
+        arrays.update({f"layers/{i}/{name}": value for name, value in weights.items()})
+        if hasattr(layer, "trainable"):
+            entry["trainable"] = bool(layer.trainable)
+        layers.append(entry)
+
+    optimizer = _describe(model.optimizer, "the optimizer")
+    optimizer["state"] = {}
+    for key, slots in getattr(model.optimizer, "state", {}).items():
+        entry = optimizer["state"][key] = {"arrays": [], "scalars": {}}
+        for slot, value in slots.items():
+            if isinstance(value, np.ndarray):
+                arrays[f"optimizer/{key}/{slot}"] = value
+                entry["arrays"].append(slot)
+            else:   # a step count: kept as a Python number, so the arithmetic stays the same
+                entry["scalars"][slot] = value.item() if isinstance(value, np.generic) else value
+
+    if model.classes_ is not None:
+        classes = np.asarray(model.classes_)
+        if classes.dtype.hasobject:
+            raise ValueError(f"save_model: classes_ has dtype object, which a file loaded without pickle "
+                             f"cannot hold. Use integer or string labels, e.g. y.astype(str), when you fit.")
+        arrays["classes_"] = classes
+
+    seed = model.seed
+    header = {
+        "format": FORMAT, "format_version": FORMAT_VERSION,
+        "input_dim": model.input_dim, "dtype": model.dtype.name,
+        # Only an int seed is kept; the generator's exact state below is what continues training.
+        "seed": int(seed) if isinstance(seed, numbers.Integral) else None,
+        "layers": layers, "optimizer": optimizer, "loss": _describe(model.loss, "the loss"),
+        "history": None if model.history_ is None else
+                   {key: [float(value) for value in values] for key, values in model.history_.items()},
+        "rng_state": model.rng.bit_generator.state,
+    }
+    try:
+        arrays[HEADER] = np.array(json.dumps(header))
+    except TypeError as error:   # a get_config() or the optimizer state returned something JSON cannot hold
+        raise ValueError(f"save_model: the model's description cannot be written as JSON ({error}). "
+                         f"get_config() must return plain numbers, strings, lists and dicts.") from None
+    _write_atomically(path, arrays)
+
+
+def load_model(path, custom_objects=None):
+    """Read a model written by ``save_model`` (or ``model.save``) and return it, ready to use.
+
+    Parameters
+    ----------
+    path : str or path-like
+    custom_objects : dict of str -> class, optional
+        The classes of your own layers, optimizer or loss, by class name.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    ValueError
+        The file is not a deeplearner model, is damaged or truncated, or needs a class that is
+        neither built in nor in ``custom_objects``.
+    """
+    custom_objects = dict(custom_objects or {})
+    header, arrays = _read(path)
+    try:
+        return _rebuild(header, arrays, custom_objects, path)
+    # A hand-edited or inconsistent description (a missing key, a wrong type, a weight of the wrong
+    # shape) surfaces as any of these; a class's own constructor errors are reported the same way.
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
+        message = f"entry {error} is missing" if isinstance(error, KeyError) else str(error)
+        raise ValueError(f"load_model: cannot rebuild the model saved in {str(path)!r}: {message}") from error
+
+
+def _describe(obj, where):
+    """``{"class", "custom", "config"}``: what the loader needs to construct ``obj`` again."""
+    cls = type(obj)
+    # Which class wrote __init__, and which wrote get_config? A get_config inherited from a class
+    # above the one that defines __init__ describes another constructor's arguments.
+    init_owner = next(k for k in cls.__mro__ if "__init__" in vars(k))
+    config_owner = next((k for k in cls.__mro__ if "get_config" in vars(k)), None)
+    if config_owner is not None and issubclass(config_owner, init_owner):
+        try:
+            config = obj.get_config()
+        except ValueError as error:   # e.g. an Activation holding a function object
+            raise ValueError(f"save_model: {where}: {error}") from None
+    elif init_owner is object or len(inspect.signature(init_owner.__init__).parameters) == 1:
+        config = {}   # __init__(self) takes no arguments: nothing to describe
+    else:
+        raise ValueError(f"save_model: {where} is a {cls.__name__}, whose __init__ takes arguments, but it "
+                         f"does not define get_config(). Add a method get_config(self) that returns those "
+                         f"arguments as a dict, e.g. {{'units': self.units}}, and load the file with "
+                         f"load_model(path, custom_objects={{'{cls.__name__}': {cls.__name__}}}).")
+    return {"class": cls.__name__, "custom": BUILT_IN.get(cls.__name__) is not cls, "config": config}
+
+
+def _construct(entry, custom_objects, where):
+    """Call the class named in ``entry`` with its saved constructor arguments."""
+    name = entry["class"]
+    cls = custom_objects.get(name) or (None if entry["custom"] else BUILT_IN.get(name))
+    if cls is None:
+        raise ValueError(f"{where} is a {name}, which is not built into deeplearner. Pass its class: "
+                         f"load_model(path, custom_objects={{'{name}': {name}}}).")
+    return cls(**entry["config"])
+
+
+def _rebuild(header, arrays, custom_objects, path):
+    layers = []
+    for i, entry in enumerate(header["layers"]):
+        layers.append(_construct(entry, custom_objects, f"layer {i}"))
+    optimizer = _construct(header["optimizer"], custom_objects, "the optimizer")
+    loss = _construct(header["loss"], custom_objects, "the loss")
+    model = Sequential(layers, optimizer, loss, input_dim=header["input_dim"], seed=header["seed"],
+                       dtype=np.dtype(header["dtype"]))
+
+    # Building drew fresh weights from the generator; now overwrite them and the generator state.
+    for i, (layer, entry) in enumerate(zip(model.layers, header["layers"])):
+        if entry["weights"]:
+            layer.set_weights({name: arrays[f"layers/{i}/{name}"] for name in entry["weights"]})
+        if "trainable" in entry:
+            layer.trainable = entry["trainable"]
+    optimizer.state = {
+        key: {**{slot: np.array(arrays[f"optimizer/{key}/{slot}"]) for slot in slots["arrays"]},
+              **slots["scalars"]}
+        for key, slots in header["optimizer"]["state"].items()}
+    model.rng.bit_generator.state = header["rng_state"]
+    model.classes_ = arrays["classes_"] if "classes_" in arrays else None
+    model.history_ = header["history"]
+    return model
+
+
+def _read(path):
+    """Return (header dict, {name: array}) from the file at ``path``, or raise a clear error."""
+    shown = repr(str(path))
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"load_model: there is no file {shown} (the working directory is "
+                                f"{os.getcwd()!r}). Check the path; model.save(path) writes such a file.")
+    with open(path, "rb") as file:
+        # The zip and .npy readers report damaged bytes with many exception types (BadZipFile,
+        # ValueError, EOFError, NotImplementedError, tokenize.TokenError, ...): all mean the same here.
+        if file.read(4) not in (b"PK\x03\x04", b"PK\x05\x06"):
+            raise ValueError(f"load_model: {shown} is not a deeplearner model: it is not an .npz "
+                             f"archive (it does not start with the zip signature).")
+        file.seek(0)
+        try:
+            with np.load(file, allow_pickle=False) as archive:
+                arrays = {name: archive[name] for name in archive.files}
+        except Exception as error:
+            raise ValueError(f"load_model: {shown} is damaged or truncated and cannot be read ({error}). "
+                             f"Save the model again.") from None
+    if HEADER not in arrays:
+        raise ValueError(f"load_model: {shown} is an .npz archive but not a deeplearner model: it has no "
+                         f"{HEADER!r} entry (it holds {sorted(arrays)[:5]}). Read it with np.load, or "
+                         f"write models with model.save(path).")
+    try:
+        header = json.loads(arrays[HEADER].item())
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"load_model: {shown} has a damaged {HEADER!r} entry, not valid JSON ({error}). "
+                         f"Save the model again.") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ValueError(f"load_model: {shown} has a {HEADER!r} entry, but it does not describe a "
+                         f"{FORMAT} model. Write models with model.save(path).")
+    if header.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"load_model: {shown} uses format version {header.get('format_version')!r}; this "
+                         f"deeplearner reads version {FORMAT_VERSION}. Load it with the deeplearner that "
+                         f"saved it.")
+    return header, arrays
+
+
+def _write_atomically(path, arrays):
+    """np.savez into a temporary file next to ``path``, then rename it to ``path``."""
+    directory, name = os.path.split(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"save_model: the directory {directory!r} does not exist. "
+                                f"Create it first, e.g. os.makedirs({directory!r}).")
+    temporary = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(temporary, "xb") as file:   # "x": never overwrite a file that is already there
+            np.savez(file, allow_pickle=False, **arrays)
+            file.flush()
+            os.fsync(file.fileno())             # the bytes are on disk before the name points at them
+        os.replace(temporary, path)             # atomic: readers see the old file or the new one
+    except BaseException:                       # Ctrl-C included: never leave the temporary file behind
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
