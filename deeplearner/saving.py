@@ -119,7 +119,10 @@ def load_model(path, custom_objects=None):
         The file is not a deeplearner model, is damaged or truncated, or needs a class that is
         neither built in nor in ``custom_objects``.
     """
-    custom_objects = dict(custom_objects or {})
+    if custom_objects is not None and not isinstance(custom_objects, dict):
+        raise TypeError(f"load_model: custom_objects must be a dict from class name to class, e.g. "
+                        f"{{'MyLayer': MyLayer}}, received {custom_objects!r}.")
+    custom_objects = custom_objects or {}
     header, arrays = _read(path)
     try:
         return _rebuild(header, arrays, custom_objects, path)

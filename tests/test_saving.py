@@ -1,6 +1,7 @@
 """model.save / load_model: round trips for every layer and optimizer, continued training, bad files."""
 
 import os
+import struct
 import zipfile
 
 import numpy as np
@@ -318,7 +319,7 @@ def test_a_single_npy_array_is_not_a_model(tmp_path):
 
 def test_npz_without_the_marker_is_not_a_model(tmp_path):
     np.savez(tmp_path / "other.npz", W=np.ones((2, 2)))
-    with pytest.raises(ValueError, match=r"other\.npz.* not a deeplearner model: it has no 'deeplearner_model' entry"):
+    with pytest.raises(ValueError, match=r"other\.npz.* not a deeplearner model: it has no 'deeplearner_model'"):
         load_model(tmp_path / "other.npz")
 
 
@@ -333,14 +334,18 @@ def test_truncated_file_is_reported(fraction, tmp_path):
 
 
 def test_damaged_bytes_are_reported(tmp_path):
-    """Flip every byte of the first array's data in turn: the zip checksum must notice."""
+    """Flip each byte of the last 6 weights of W in turn: the zip checksum must notice."""
     path = tmp_path / "model.npz"
-    classifier([]).save(path)
+    model = classifier([])
+    model.save(path)
     content = bytearray(path.read_bytes())
     with zipfile.ZipFile(path) as archive:
         info = archive.getinfo("layers/0/W.npy")
-    data_start = info.header_offset + 30 + len(info.filename) + len(info.extra)   # local header size
-    for offset in range(data_start + info.file_size - 48, data_start + info.file_size):  # the last weights
+    # A zip entry's local header is 30 bytes, then the name and the extra field, then the data.
+    name_length, extra_length = struct.unpack("<HH", content[info.header_offset + 26: info.header_offset + 30])
+    data_end = info.header_offset + 30 + name_length + extra_length + info.file_size
+    assert content[data_end - 48: data_end] == model.layers[0].params["W"].tobytes()[-48:]
+    for offset in range(data_end - 48, data_end):
         damaged = bytearray(content)
         damaged[offset] ^= 0xFF
         path.write_bytes(bytes(damaged))
@@ -472,6 +477,13 @@ def test_custom_layer_needs_custom_objects_to_load(tmp_path):
     loaded = load_model(tmp_path / "model.npz", custom_objects={"Scale": Scale})
     assert isinstance(loaded.layers[1], Scale) and loaded.layers[1].factor == 0.5
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
+def test_custom_objects_must_be_a_dict(tmp_path):
+    classifier([Scale(0.5)]).save(tmp_path / "model.npz")
+    with pytest.raises(TypeError, match=r"custom_objects must be a dict from class name to class, e\.g\. "
+                                        r"\{'MyLayer': MyLayer\}, received \[<class"):
+        load_model(tmp_path / "model.npz", custom_objects=[Scale])
 
 
 def test_custom_layer_with_arguments_but_no_get_config_cannot_be_saved(tmp_path):
