@@ -257,7 +257,7 @@ def test_fit_with_batchsize_1_and_batchnorm():
 @pytest.mark.xfail(strict=True, reason="with one training sample the message advises a larger batchsize, "
                                        "which cannot help: the fix is more samples")
 def test_fit_on_a_single_sample_with_batchnorm_asks_for_more_samples():
-    with pytest.raises(ValueError, match=r"(?s)BatchNorm.*at least 2 samples.*received 1.*"
+    with pytest.raises(ValueError, match=r"(?is)BatchNorm.*at least 2 samples.*received 1.*"
                                          r"(pass at least 2 samples|more samples)"):
         new_model().fit(X[:1], y[:1], verbose=0)
 
