@@ -5,6 +5,7 @@ import sys
 import numpy as np
 
 from .activations import Activation, Softmax
+from .batchnorm import BatchNorm
 from .progress import ProgressReporter
 from .safety import DivergenceGuard, TrainingDivergedError, deferred_interrupt
 from .summary import summary_text
@@ -53,7 +54,7 @@ class Sequential:
             if not all(callable(getattr(obj, method, None)) for method in methods):
                 raise TypeError(f"Sequential: {role}={obj!r} does not look like a deeplearner {role}. "
                                 f"Pass e.g. SGD(learning_rate=0.1) and CrossEntropyForSoftMax().")
-        self.input_dim = check_positive_int(input_dim, "input_dim", owner="Sequential")
+        self.input_dim = check_positive_int(input_dim, "input_dim", owner="Sequential", example=400)
         if np.dtype(dtype) not in (np.float32, np.float64):
             raise ValueError(f"Sequential: dtype must be np.float32 or np.float64, received dtype={dtype!r}.")
         self.optimizer, self.loss, self.seed = optimizer, loss, seed
@@ -134,8 +135,18 @@ class Sequential:
         or targets of shape (batch, n_out).
         """
         X, T = self._check_data(X, y, learn=True)
+        self._check_batchnorm_batches(len(X), len(X))
         loss, _ = self._train_step(X, T)
         return loss
+
+    def _check_batchnorm_batches(self, n_samples, batchsize):
+        """BatchNorm estimates a variance per batch: refuse up front what would give it one sample."""
+        for i, layer in enumerate(self.layers):
+            if isinstance(layer, BatchNorm) and min(n_samples, batchsize) < 2:
+                problem = (f"received {n_samples} training sample in X. Pass at least 2 samples" if n_samples < 2
+                           else f"received batchsize={batchsize}. Use batchsize=2 or more (32 is usual)")
+                raise ValueError(f"BatchNorm (layer {i}) needs at least 2 samples per batch in training, "
+                                 f"{problem}, or remove BatchNorm.")
 
     # ---------------------------------------------------------------- data in, labels out
     def _check_data(self, X, y, learn=False, X_name="X", y_name="y", convert=True):
@@ -159,8 +170,8 @@ class Sequential:
             if not learn:
                 raise ValueError("This model has not learned its classes yet: call fit (or train_on_batch) "
                                  "before evaluate or predict.")
-            self.classes_ = learn_classes(labels, n_out)
-        return one_hot(labels, self.classes_, self.dtype, n_columns=n_out)
+            self.classes_ = learn_classes(labels, n_out, name)
+        return one_hot(labels, self.classes_, self.dtype, n_columns=n_out, name=name)
 
     def _chunks(self, X):
         """Yield (slice, chunk) over the rows of X, ``predict_batchsize`` rows at a time.
@@ -269,13 +280,14 @@ class Sequential:
         Ctrl-C stops training after the current batch and returns the history of the finished
         epochs; the model keeps its weights. Calling fit again continues from there.
         """
-        epochs = check_positive_int(epochs, "epochs")
-        batchsize = check_positive_int(batchsize, "batchsize")
+        epochs = check_positive_int(epochs, "epochs", example=10)
+        batchsize = check_positive_int(batchsize, "batchsize", example=32)
         if verbose not in (0, 1, 2):
             raise ValueError(f"fit: verbose must be 0, 1 or 2, received verbose={verbose!r}.")
         if (X_valid is None) != (y_valid is None):
             raise ValueError("fit: pass both X_valid and y_valid, or neither.")
         X, T = self._check_data(X, y, learn=True)
+        self._check_batchnorm_batches(len(X), batchsize)
         validation = None
         if X_valid is not None:
             validation = self._check_data(X_valid, y_valid, X_name="X_valid", y_name="y_valid")

@@ -22,7 +22,7 @@ def as_labels(y):
     return y
 
 
-def learn_classes(y, n_out):
+def learn_classes(y, n_out, name="y"):
     """Return ``classes_``: the label that output unit k stands for is ``classes_[k]``.
 
     Integer labels within 0..n_out-1 map to themselves (label k is unit k, even when some labels
@@ -32,32 +32,32 @@ def learn_classes(y, n_out):
     if y.dtype.kind in "iub" and y.min() >= 0 and y.max() < n_out:
         return np.arange(n_out)
     if y.dtype.kind == "f":
-        raise ValueError(f"y holds non-integer numbers such as {y[y != np.round(y)][0]!r}, but a classifier "
+        raise ValueError(f"{name} holds non-integer numbers such as {y[y != np.round(y)][0].item()!r}, but a classifier "
                          f"needs class labels. Pass integer or string labels, or use MeanSquaredError "
                          f"with targets of shape (n_samples, {n_out}) for regression.")
     classes = np.unique(y)
     if len(classes) > n_out:
-        raise ValueError(f"y has {len(classes)} different labels but the model has only {n_out} output "
+        raise ValueError(f"{name} has {len(classes)} different labels but the model has only {n_out} output "
                          f"units. Make the last Dense layer Dense({len(classes)}), or check the labels: "
                          f"{_preview(classes)}.")
     return classes
 
 
-def one_hot(y, classes, dtype, n_columns=None):
+def one_hot(y, classes, dtype, n_columns=None, name="y"):
     """y : (n,) labels -> T : ndarray of shape (n, n_columns), with T[i, k] = [y[i] == classes[k]].
 
     ``n_columns`` defaults to len(classes); a model with more output units than labels passes
     its width, and the extra columns stay 0.
     """
     if (classes.dtype.kind in "US") != (y.dtype.kind in "US"):
-        raise ValueError(f"y holds {'text' if y.dtype.kind in 'US' else 'numeric'} labels such as "
+        raise ValueError(f"{name} holds {'text' if y.dtype.kind in 'US' else 'numeric'} labels such as "
                          f"{_preview(y[:3])}, but the model was trained on {_preview(classes)} (its classes_). "
                          f"Pass labels of the same kind as in fit.")
     index = np.searchsorted(classes, y)                     # (n,) candidate unit of each label
     index = np.minimum(index, len(classes) - 1)
     unknown = classes[index] != y
     if unknown.any():
-        raise ValueError(f"y contains labels the model was not trained on: {_preview(np.unique(y[unknown]))}. "
+        raise ValueError(f"{name} contains labels the model was not trained on: {_preview(np.unique(y[unknown]))}. "
                          f"The model knows {_preview(classes)} (its classes_).")
     T = np.zeros((len(y), n_columns or len(classes)), dtype=dtype)
     T[np.arange(len(y)), index] = 1

@@ -25,9 +25,13 @@ def check_X(X, n_features, dtype, name="X", convert=True):
         raise TypeError(f"{name} must hold numbers, received an array of dtype {X.dtype}. "
                         f"Convert it first, e.g. {name}.astype(float), after encoding any text columns.")
     if X.ndim != 2:
-        hint = (f" If these are {X.shape[0]} samples of one feature use {name}.reshape(-1, 1); if this is "
-                f"one sample use {name}.reshape(1, -1)." if X.ndim == 1 else
-                f" Flatten each sample first, e.g. {name}.reshape(len({name}), -1).")
+        if X.ndim == 0:
+            hint = " Pass a table of samples, one row each, not a single number."
+        elif X.ndim == 1:
+            hint = (f" If these are {X.shape[0]} samples of one feature use {name}.reshape(-1, 1); if this "
+                    f"is one sample use {name}.reshape(1, -1).")
+        else:
+            hint = f" Flatten each sample first, e.g. {name}.reshape(len({name}), -1)."
         raise ValueError(f"{name} must be a 2-D array of shape (n_samples, {n_features}), received an array "
                          f"of shape {X.shape}.{hint}")
     if X.shape[0] == 0:
@@ -67,7 +71,8 @@ def check_y(y, n_samples, name="y", X_name="X"):
     return y
 
 
-def check_positive_int(value, name, owner="fit"):
+def check_positive_int(value, name, owner="fit", example=None):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{owner}: {name} must be a positive integer, received {name}={value!r}.")
+        hint = f" Pass e.g. {name}={example}." if example is not None else ""
+        raise ValueError(f"{owner}: {name} must be a positive integer, received {name}={value!r}.{hint}")
     return int(value)

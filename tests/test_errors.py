@@ -163,8 +163,6 @@ def test_text_labels_for_a_model_trained_on_numbers(trained):
         trained.evaluate(X, np.array(["a"] * N))
 
 
-@pytest.mark.xfail(strict=True, reason="the message says 'y' for validation labels: one_hot() is not told the "
-                                       "argument's name (Sequential._targets has it as `name`)")
 def test_unknown_labels_in_validation_data_name_y_valid():
     with pytest.raises(ValueError, match=r"y_valid contains labels the model was not trained on: \[7, 8, 9\]"):
         new_model().fit(X, y, X, y + 7, verbose=0)
@@ -179,8 +177,6 @@ def test_non_positive_epochs_or_batchsize(argument, value):
         new_model().fit(X, y, verbose=0, **{argument: value})
 
 
-@pytest.mark.xfail(strict=True, reason="the message names what was expected and received, but gives no "
-                                       "example of a valid value (the fix), unlike Dense or Dropout")
 @pytest.mark.parametrize("argument", ["epochs", "batchsize"])
 def test_non_positive_epochs_or_batchsize_suggests_a_value(argument):
     with pytest.raises(ValueError, match=rf"received {argument}=0\. .*e\.g\. {argument}=\d+"):
@@ -249,13 +245,12 @@ def test_batchnorm_batch_of_one_at_inference_is_fine():
 
 
 def test_fit_with_batchsize_1_and_batchnorm():
-    with pytest.raises(ValueError, match=r"BatchNorm: training needs at least 2 samples per batch.*batch of 1\. "
-                                         r"Use a larger batchsize"):
+    """fit refuses up front, before any step, and names the layer and the fix."""
+    with pytest.raises(ValueError, match=r"BatchNorm \(layer \d\) needs at least 2 samples per batch in training, "
+                                         r"received batchsize=1\. Use batchsize=2 or more"):
         new_model().fit(X, y, batchsize=1, verbose=0)
 
 
-@pytest.mark.xfail(strict=True, reason="with one training sample the message advises a larger batchsize, "
-                                       "which cannot help: the fix is more samples")
 def test_fit_on_a_single_sample_with_batchnorm_asks_for_more_samples():
     with pytest.raises(ValueError, match=r"(?is)BatchNorm.*at least 2 samples.*received 1.*"
                                          r"(pass at least 2 samples|more samples)"):
