@@ -89,7 +89,7 @@ def test_bad_arguments_stop_with_a_usage_message(examples, capsys):
     assert "expected a positive integer, received 0" in capsys.readouterr().err
 
 
-def test_training_one_epoch_at_a_time_is_the_same_run(examples, fake_mat):
+def test_timing_the_epochs_does_not_change_the_run(examples, fake_mat):
     train_handwritten, compare_batchnorm = examples
     X, y, _ = train_handwritten.load_data(fake_mat)
     X_train, X_valid, y_train, y_valid = train_handwritten.split(X, y)
