@@ -266,8 +266,7 @@ def test_summary_of_the_seed_network_counts_parameters_like_keras():
 
 
 # ---------------------------------------------------------------- what fit prints
-# verbose=1 runs in a fresh Python process: progressbar2 freezes sys.stdout and sys.stderr the first
-# time a bar is drawn, so in-process captures (capsys) after the first one break (see the xfail below).
+# verbose=1 runs in a fresh Python process, so what it prints is exactly what a user sees.
 VERBOSE_SCRIPT = """
 import numpy as np
 from deeplearner import Sequential, Dense, Activation, SGD, CrossEntropyForSoftMax
@@ -297,13 +296,7 @@ def log_lines(text, epochs=None):
     return [line for line in text.splitlines() if re.match(rf"Epoch \d+/{total} ", line)]
 
 
-@pytest.mark.parametrize("epochs", [
-    10, 11, 100, 1000,
-    pytest.param(19, marks=pytest.mark.xfail(strict=True, reason=(
-        "progress.py: log_every = max(1, epochs // 10) is 1 for 10..19 epochs, so 19 epochs print 19 lines"))),
-    pytest.param(25, marks=pytest.mark.xfail(strict=True, reason=(
-        "progress.py: log_every = 25 // 10 = 2 prints epochs 1, 2, 4, ..., 24, 25: 14 lines"))),
-])
+@pytest.mark.parametrize("epochs", [10, 11, 19, 25, 100, 1000])
 def test_verbose_1_prints_about_ten_log_lines(verbose_run, epochs):
     """The issue: a bar with ETA and, about ten times per run, a line like the seed's (it printed 10)."""
     lines = log_lines(verbose_run.stdout, epochs)
@@ -316,10 +309,6 @@ def test_verbose_1_shows_a_progress_bar_with_eta(verbose_run):
     assert "(1000 of 1000 epochs)" in verbose_run.stderr
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "progress.py: progressbar2 (redirect_stdout=True, fd=sys.stderr) freezes the sys.stdout/sys.stderr "
-    "current at the first bar; later fits log into that old stream, reset sys.stdout to it, and crash "
-    "with 'I/O operation on closed file' once it is closed"))
 def test_verbose_1_follows_the_current_stdout_across_runs():
     """Each fit must print where sys.stdout points now (a notebook cell, a redirect, a test capture)."""
     script = """
