@@ -13,8 +13,9 @@ model, f = loss(model(X), T) with the model in training mode.
 Each array gets the error ||analytic - numeric|| / max(||analytic|| + ||numeric||, 1): relative
 for gradients of norm above 1, absolute below. The floor keeps a gradient that is exactly 0
 (a Dense bias just before BatchNorm: the normalization removes any constant shift) from
-looking like a failure when the differences show rounding noise of 1e-10. In float64 a
-correct backward scores below about 1e-8.
+looking like a failure when the differences show rounding noise of 1e-10. The price: a wrong
+gradient whose whole norm is below about 1e-6 goes unnoticed, as it would in PyTorch's
+gradcheck (atol=1e-5). In float64 a correct backward scores below about 1e-8.
 """
 
 import numpy as np
