@@ -12,12 +12,17 @@ def summary_text(model):
     """
     rows = [["Layer", "Input shape", "Output shape", "Params"]]
     trainable = non_trainable = 0
+    uncounted = False
     for layer, n_in, n_out in zip(model.layers, model.input_dims, model.output_dims):
-        layer_trainable, layer_non_trainable = _count(layer)
-        trainable += layer_trainable
-        non_trainable += layer_non_trainable
-        rows.append([layer.name if hasattr(layer, "name") else type(layer).__name__,
-                     f"(None, {n_in})", f"(None, {n_out})", f"{layer_trainable + layer_non_trainable:,}"])
+        counts = _count(layer)
+        if counts is None:
+            uncounted = True
+            shown = "?"
+        else:
+            trainable += counts[0]
+            non_trainable += counts[1]
+            shown = f"{sum(counts):,}"
+        rows.append([getattr(layer, "name", type(layer).__name__), f"(None, {n_in})", f"(None, {n_out})", shown])
     table = AsciiTable(rows, title=" Model summary ")
     table.justify_columns = {3: "right"}
     lines = [table.table,
@@ -26,10 +31,20 @@ def summary_text(model):
              f"Total params: {trainable + non_trainable:,}",
              f"Trainable params: {trainable:,}",
              f"Non-trainable params: {non_trainable:,}"]
+    if uncounted:
+        lines.append("?: a layer that keeps its weights outside self.params (seed-notebook style) is not counted.")
     return "\n".join(lines)
 
 
 def _count(layer):
-    # Seed-style layers may not derive from Layer and have no count_params.
-    count = getattr(layer, "count_params", None)
-    return count() if callable(count) else (0, 0)
+    """(trainable, non_trainable) for ``layer``, or None when its weights cannot be seen.
+
+    A layer frozen with ``layer.trainable = False`` counts all its parameters as non-trainable.
+    Seed-style layers never call ``Layer.__init__`` and have no ``params`` of their own.
+    """
+    if "params" not in vars(layer) or not callable(getattr(layer, "count_params", None)):
+        return None
+    trainable, non_trainable = layer.count_params()
+    if not getattr(layer, "trainable", True):
+        return 0, trainable + non_trainable
+    return trainable, non_trainable
