@@ -11,6 +11,7 @@ Two ways in:
   ``copy.copy`` of an optimizer has the same hyperparameters and fresh state.
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -139,9 +140,14 @@ class Adam(Optimizer):
         m += (1 - self.beta_1) * grad
         v *= self.beta_2
         v += (1 - self.beta_2) * grad * grad
-        m_hat = m / (1 - self.beta_1 ** t)
-        v_hat = v / (1 - self.beta_2 ** t)
-        param -= self.learning_rate * m_hat / (np.sqrt(v_hat) + self.eps)
+        # W -= lr m_hat / (sqrt(v_hat) + eps), with the bias corrections (scalars) applied to
+        # sqrt(v) and to the step size in place: two temporaries instead of six.
+        denominator = np.sqrt(v)
+        denominator /= math.sqrt(1 - self.beta_2 ** t)     # sqrt(v_hat)
+        denominator += self.eps
+        step = m / denominator
+        step *= self.learning_rate / (1 - self.beta_1 ** t)
+        param -= step
 
 
 class RMSprop(Optimizer):
@@ -171,4 +177,8 @@ class RMSprop(Optimizer):
         v = slots["v"]
         v *= self.rho
         v += (1 - self.rho) * grad * grad
-        param -= self.learning_rate * grad / (np.sqrt(v) + self.eps)
+        denominator = np.sqrt(v)                           # in place below: two temporaries, not four
+        denominator += self.eps
+        step = grad / denominator
+        step *= self.learning_rate
+        param -= step
