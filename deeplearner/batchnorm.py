@@ -130,7 +130,7 @@ class BatchNorm(Layer):
         dgamma = np.einsum("ij,ij->j", dY, self.X_hat, out=self.grads["gamma"])    # (n,)
         scale = self.params["gamma"] * self.inv_std / N                            # (n,)
         # dX = scale * (N dY - dbeta - X_hat * dgamma), with scale multiplied into the (n,)
-        # vectors first: two (batch, n) temporaries instead of five.
+        # vectors first: dX and one temporary of shape (batch, n) instead of five such arrays.
         dX = self.X_hat * (-scale * dgamma)                                        # (batch, n)
         dX += dY * (N * scale)
         dX -= scale * dbeta                                                        # (n,) broadcast
