@@ -10,6 +10,12 @@ must return G pulled back through the layer. (An all-ones G is a trap: BatchNorm
 exactly 0 and any wrong formula for it passes.) For a loss, f = loss.forward(Y_pred, T). For a
 model, f = loss(model(X), T) with the model in training mode.
 
+Only layers that keep ``params`` and ``grads`` (every built-in layer, and your own that call
+``Layer.__init__``) have their parameters checked. A layer in the seed notebook's style keeps its
+weights as plain attributes and updates them inside ``backward``: gradcheck still checks the
+gradients flowing *through* it (dX, and the layers before it), puts its attributes back after
+the analytic pass and again at the end, and lists it in ``GradcheckResult.unchecked``.
+
 Each array gets the error ||analytic - numeric|| / max(||analytic|| + ||numeric||, 1): relative
 for gradients of norm above 1, absolute below. The floor keeps a gradient that is exactly 0
 (a Dense bias just before BatchNorm: the normalization removes any constant shift) from
@@ -18,6 +24,8 @@ gradient whose whole norm is below about 1e-6 goes unnoticed, as it would in PyT
 gradcheck (atol=1e-5). In float64 a correct backward scores below about 1e-8.
 """
 
+import copy
+
 import numpy as np
 
 from .losses import Loss
@@ -25,10 +33,15 @@ from .sequential import Sequential
 
 
 class GradcheckResult:
-    """Relative errors by array name ("X", "W", "0.W", ...); ``max_error`` is the worst."""
+    """Relative errors by array name ("X", "W", "0.W", ...); ``max_error`` is the worst.
 
-    def __init__(self, errors):
+    ``unchecked`` names the seed-style layers (no ``params``) whose own parameters were not
+    checked, e.g. ``["1.BathNorm"]``; empty when every parameter was.
+    """
+
+    def __init__(self, errors, unchecked=()):
         self.errors = errors
+        self.unchecked = list(unchecked)
 
     @property
     def max_error(self):
@@ -36,7 +49,9 @@ class GradcheckResult:
 
     def __repr__(self):
         rows = "\n".join(f"  {name:>14}: {error:.2e}" for name, error in self.errors.items())
-        return f"GradcheckResult(max_error={self.max_error:.2e})\n{rows}"
+        note = (f"\n  parameters not checked (seed-style layers, no params/grads): {', '.join(self.unchecked)}"
+                if self.unchecked else "")
+        return f"GradcheckResult(max_error={self.max_error:.2e})\n{rows}{note}"
 
 
 def gradcheck(target, X, T=None, *, eps=1e-6, max_entries=None, seed=0):
@@ -55,14 +70,23 @@ def gradcheck(target, X, T=None, *, eps=1e-6, max_entries=None, seed=0):
         Check at most this many randomly chosen entries of each array (None: all of them).
     seed : int
         Seeds the upstream gradient G and the choice of entries.
+
+    The target is left as it was: weights, running statistics, generator state, ``classes_``,
+    and the attributes of seed-style layers (which train themselves inside ``backward``; their
+    parameters are not checked, see ``GradcheckResult.unchecked``).
     """
+    if isinstance(target, Loss) and T is None:
+        raise ValueError("gradcheck of a loss needs the targets: gradcheck(loss, Y_pred, T).")
     rng = np.random.default_rng(seed)
     X = np.array(X, dtype=np.float64)               # a private copy we may perturb
     # Every forward pass in training mode moves BatchNorm's running statistics and draws from
     # the generator: take both back afterwards, so checking a model leaves it as it was.
     saved = target.get_weights() if callable(getattr(target, "get_weights", None)) else None
+    saved_classes = getattr(target, "classes_", None)   # the model's _check_data may learn them
     target_rng = getattr(target, "rng", None)
     replay = _replaying(target_rng)
+    layers = target.layers if isinstance(target, Sequential) else [] if isinstance(target, Loss) else [target]
+    restore_seed_style, unchecked = _seed_style_snapshot(layers, target_rng)
     # A model's first layer skips dX in training (nothing reads it); the check wants it.
     first = target.layers[0] if isinstance(target, Sequential) else target
     skipped_input_grad = getattr(first, "needs_input_grad", True) is False
@@ -75,6 +99,9 @@ def gradcheck(target, X, T=None, *, eps=1e-6, max_entries=None, seed=0):
             f, analytic, arrays = _loss_problem(target, X, np.asarray(T, dtype=np.float64))
         else:
             f, analytic, arrays = _layer_problem(target, X, rng, replay)
+        # A seed-style layer has just updated itself in backward: put it back, so the
+        # differences below see the parameters the analytic gradients were computed with.
+        restore_seed_style()
         errors = {}
         for name, array in arrays.items():
             numeric, checked = _numeric_gradient(f, array, eps, max_entries, rng)
@@ -82,10 +109,33 @@ def gradcheck(target, X, T=None, *, eps=1e-6, max_entries=None, seed=0):
     finally:
         if saved is not None:
             target.set_weights(saved)
+        if isinstance(target, Sequential):
+            target.classes_ = saved_classes
+        restore_seed_style()
         replay()
         if skipped_input_grad:
             first.needs_input_grad = False
-    return GradcheckResult(errors)
+    return GradcheckResult(errors, unchecked)
+
+
+def _seed_style_snapshot(layers, rng):
+    """Save every seed-style layer's attributes; return (a function putting them back, their names).
+
+    A seed-style layer (no ``params`` of its own) keeps its weights as plain attributes and may
+    replace them, and its optimizer copies' state, inside backward: only a deep copy of all its
+    attributes can take that back.
+    """
+    seed_style = [(i, layer) for i, layer in enumerate(layers) if "params" not in vars(layer)]
+    # The memo {id(rng): rng} makes deepcopy keep a reference to the model's generator as that
+    # very generator, not a detached copy of it. A fresh memo each time: deepcopy fills it.
+    saved = [(layer, copy.deepcopy(vars(layer), {id(rng): rng})) for _, layer in seed_style]
+
+    def restore():
+        for layer, state in saved:
+            vars(layer).clear()
+            vars(layer).update(copy.deepcopy(state, {id(rng): rng}))   # the snapshot stays intact
+    names = [f"{i}.{getattr(layer, 'name', type(layer).__name__)}" for i, layer in seed_style]
+    return restore, names
 
 
 def _require_float64(arrays, what):
@@ -110,7 +160,7 @@ def _layer_problem(layer, X, rng, replay):
     replay()
     layer.forward(X, True)
     analytic = {"X": layer.backward(G)}
-    analytic.update({name: grad.copy() for name, grad in layer.grads.items()})
+    analytic.update({name: grad.copy() for name, grad in getattr(layer, "grads", {}).items()})
 
     def f():
         replay()

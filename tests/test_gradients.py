@@ -11,12 +11,14 @@ df/dX. An all-ones G would not do: BatchNorm's dX is then exactly 0, right or wr
 tests show it).
 """
 
+import copy
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deeplearner import (SGD, Activation, BatchNorm, CrossEntropyForSoftMax, Dense, Dropout,
+from deeplearner import (SGD, Activation, BatchNorm, CrossEntropyForSoftMax, Dense, Dropout, Layer,
                          MeanSquaredError, Sequential, gradcheck)
 
 TOLERANCE = 1e-6
@@ -197,6 +199,63 @@ def test_gradcheck_leaves_the_model_as_it_was():
     after = model.get_weights()
     assert all(np.array_equal(a[key], b[key]) for a, b in zip(before, after) for key in a)
     assert model.rng.bit_generator.state == rng_state
+
+
+def test_gradcheck_leaves_an_unfitted_models_classes_unlearned():
+    """Checking on a few labels must not fix classes_ to those labels before fit sees them all."""
+    model = Sequential([Dense(5), Activation("tanh"), Dense(10), Activation("softmax")],
+                       SGD(), CrossEntropyForSoftMax(), 3, seed=0)
+    rng = np.random.default_rng(0)
+    gradcheck(model, rng.standard_normal((4, 3)), np.array([2, 5, 5, 7]))
+    assert model.classes_ is None
+    model.fit(rng.standard_normal((20, 3)), np.arange(20) % 10 + 1, verbose=0)   # labels 1..10
+    np.testing.assert_array_equal(model.classes_, np.arange(1, 11))
+
+
+class SelfTrainingScale(Layer):
+    """A layer in the seed notebook's style: Y = X * s, with s a plain attribute updated in backward."""
+
+    def __init__(self):   # like the notebook's layers: no Layer.__init__, so no params
+        pass
+
+    def setup(self, optimizer, loss):
+        self.s = np.linspace(0.5, 2.0, self.inputshape)
+        self.s_opt = copy.copy(optimizer)
+
+    def forward(self, X, training=True):
+        self.X = X
+        return X * self.s
+
+    def backward(self, dY):
+        s = self.s
+        self.s = self.s_opt.update(self.s, np.sum(dY * self.X, axis=0))
+        return dY * s   # dX with the s of the forward pass
+
+
+def test_gradcheck_leaves_a_self_training_seed_layer_as_it_was_and_checks_through_it():
+    model = Sequential([Dense(4), SelfTrainingScale(), Activation("tanh"), Dense(3), Activation("softmax")],
+                       SGD(learning_rate=0.5, momentum=0.9), CrossEntropyForSoftMax(), 3, seed=0)
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((12, 3)), rng.integers(0, 3, 12)
+    model.fit(X, y, epochs=2, batchsize=4, verbose=0)   # s moves, and its optimizer copy has a velocity
+    layer = model.layers[1]
+    s, velocity = layer.s.copy(), copy.deepcopy(layer.s_opt._own_slots)
+    assert velocity, "the layer's own optimizer should hold a velocity by now"
+    P = model.predict_proba(X)
+    result = gradcheck(model, X[:6], y[:6])
+    # Its update inside backward is undone before the differences run, so the gradients flowing
+    # through it agree; its own s is not checked, and the result says so.
+    assert result.max_error < TOLERANCE, result
+    assert set(result.errors) == {"X", "0.W", "0.b", "3.W", "3.b"}
+    assert result.unchecked == ["1.SelfTrainingScale"] and "not checked" in repr(result)
+    assert model.layers[1] is layer and np.array_equal(layer.s, s)
+    assert all(np.array_equal(velocity[key], layer.s_opt._own_slots[key]) for key in velocity)
+    np.testing.assert_array_equal(model.predict_proba(X), P)
+
+
+def test_gradcheck_of_a_loss_without_targets_says_how_to_call_it():
+    with pytest.raises(ValueError, match=r"gradcheck of a loss needs the targets: gradcheck\(loss, Y_pred, T\)"):
+        gradcheck(CrossEntropyForSoftMax(), np.zeros((4, 3)))
 
 
 # ---------------------------------------------------------------- the independent oracle
