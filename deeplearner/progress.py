@@ -55,6 +55,7 @@ class ProgressReporter:
         self.epochs = epochs
         self.verbose = verbose
         self.bar = None
+        self.unlogged = None
         if verbose == 1:
             widgets = [progressbar.Percentage(), " (", progressbar.SimpleProgress(), " epochs) ",
                        progressbar.Bar(), " ", progressbar.Timer(), " ", progressbar.ETA()]
@@ -66,6 +67,8 @@ class ProgressReporter:
         logged = self.verbose == 2 or (self.verbose == 1 and is_log_epoch(epoch, self.epochs))
         if logged:
             self._print_above_bar(format_logs(epoch, self.epochs, logs))
+        if self.verbose == 1:
+            self.unlogged = None if logged else (epoch, logs)   # close() shows it if training stops here
         if self.bar is not None:
             self.bar.update(epoch, force=logged)   # redraw at once where a log line blanked it
 
@@ -78,6 +81,11 @@ class ProgressReporter:
         print(line, flush=True)
 
     def close(self):
+        """End the display; a run stopped early (EarlyStopping, Ctrl-C) still shows its last epoch."""
+        if self.unlogged is not None:
+            epoch, logs = self.unlogged
+            self._print_above_bar(format_logs(epoch, self.epochs, logs))
+            self.unlogged = None
         if self.bar is not None:
             # dirty=True leaves an interrupted run's bar where it stopped instead of drawing 100%.
             self.bar.finish(dirty=self.bar.value < self.epochs)

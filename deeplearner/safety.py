@@ -36,17 +36,37 @@ class DivergenceGuard:
                      for array in group.values()]
         self.good = [array.copy() for array in self.live]
         self.pending = [np.empty_like(array) for array in self.live]
+        self.in_step = False   # True from capture() to commit(): the live arrays may be mid-update
 
     def capture(self):
         for copy, array in zip(self.pending, self.live):
             np.copyto(copy, array)
+        self.in_step = True
 
     def commit(self):
         self.good, self.pending = self.pending, self.good
+        self.in_step = False
 
     def restore(self):
+        """Put back the weights that produced the last finite loss."""
         for copy, array in zip(self.good, self.live):
             np.copyto(array, copy)
+        self.in_step = False
+
+    def abandon_step(self):
+        """After an interruption: if a step was under way, put back the weights from its start."""
+        if self.in_step:
+            for copy, array in zip(self.pending, self.live):
+                np.copyto(array, copy)
+            self.in_step = False
+
+    def weights_finite(self):
+        """True when no parameter or buffer holds a NaN or an infinity."""
+        # A sum is finite when every term is (one cheap pass, no boolean mask); only a sum that
+        # is not (a NaN, an inf, or huge values overflowing) needs the exact look.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return all(np.isfinite(array.sum(dtype=np.float64)) or np.isfinite(array).all()
+                       for array in self.live)
 
 
 class InterruptRequest:

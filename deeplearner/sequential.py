@@ -1,15 +1,12 @@
 """Sequential: a stack of layers trained by one optimizer on one loss."""
 
-import sys
-
 import numpy as np
 
 from .activations import Activation, Softmax
 from .batchnorm import BatchNorm
-from .progress import ProgressReporter
-from .safety import DivergenceGuard, TrainingDivergedError, deferred_interrupt
 from .summary import summary_text
-from .targets import as_labels, is_one_hot, learn_classes, one_hot
+from .targets import encode
+from .training import train
 from .validation import check_positive_int, check_X, check_y
 
 
@@ -43,23 +40,27 @@ class Sequential:
     predict_batchsize = 8192   # rows per chunk in evaluate/predict: bounded memory on any input size
 
     def __init__(self, layers, optimizer, loss, input_dim, seed=None, dtype=np.float64):
-        self.layers = list(layers)
-        if not self.layers:
-            raise ValueError("Sequential: layers is empty. Pass a list such as [Dense(10), Activation('softmax')].")
-        for layer in self.layers:
-            if not all(callable(getattr(layer, method, None)) for method in ("forward", "backward", "outputshape")):
-                raise TypeError(f"Sequential: {layer!r} is not a layer; a layer needs forward(X, training), "
-                                f"backward(dY) and outputshape(). Derive it from deeplearner.Layer.")
-        for role, obj, methods in (("optimizer", optimizer, ("step",)), ("loss", loss, ("forward", "backward"))):
+        self.layers = _check_layers(layers)
+        for role, obj, methods, example in (("optimizer", optimizer, ("step",), "SGD(learning_rate=0.1)"),
+                                            ("loss", loss, ("forward", "backward"), "CrossEntropyForSoftMax()")):
+            if isinstance(obj, type):
+                raise TypeError(f"Sequential: {role}={obj.__name__} is a class; pass an instance, e.g. {example}.")
             if not all(callable(getattr(obj, method, None)) for method in methods):
                 raise TypeError(f"Sequential: {role}={obj!r} does not look like a deeplearner {role}. "
-                                f"Pass e.g. SGD(learning_rate=0.1) and CrossEntropyForSoftMax().")
+                                f"Pass e.g. {example}.")
         self.input_dim = check_positive_int(input_dim, "input_dim", owner="Sequential", example=400)
-        if np.dtype(dtype) not in (np.float32, np.float64):
+        try:
+            self.dtype = np.dtype(dtype)
+        except TypeError:
+            self.dtype = None
+        if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"Sequential: dtype must be np.float32 or np.float64, received dtype={dtype!r}.")
+        try:
+            self.rng = np.random.default_rng(seed)
+        except (TypeError, ValueError):
+            raise ValueError(f"Sequential: seed must be None or a non-negative integer, received seed={seed!r}. "
+                             f"Example: seed=42.") from None
         self.optimizer, self.loss, self.seed = optimizer, loss, seed
-        self.dtype = np.dtype(dtype)
-        self.rng = np.random.default_rng(seed)
         self.classes_ = None
         self.history_ = None
         self._build()
@@ -95,9 +96,11 @@ class Sequential:
             self._body = self.layers[:-1]
 
         # Nothing reads the gradient for the data, so the first layer may skip computing it
-        # (for Dense: one GEMM less per step). gradcheck turns it back on to check it.
-        if hasattr(self.layers[0], "needs_input_grad"):
-            self.layers[0].needs_input_grad = False
+        # (for Dense: one GEMM less per step). gradcheck turns it back on to check it. Every
+        # other layer must compute it, even one that was first in a model built before.
+        for position, layer in enumerate(self.layers):
+            if hasattr(layer, "needs_input_grad"):
+                layer.needs_input_grad = position > 0
 
     # ---------------------------------------------------------------- one step of training
     def _forward(self, X, training, layers):
@@ -134,8 +137,9 @@ class Sequential:
         X : array-like of shape (batch, input_dim); y : labels of shape (batch,) or (batch, 1),
         or targets of shape (batch, n_out).
         """
-        X, T = self._check_data(X, y, learn=True)
+        X, T, classes = self._check_data(X, y, learn=True)
         self._check_batchnorm_batches(len(X), len(X))
+        self.classes_ = classes
         loss, _ = self._train_step(X, T)
         return loss
 
@@ -149,29 +153,15 @@ class Sequential:
                                  f"{problem}, or remove BatchNorm.")
 
     # ---------------------------------------------------------------- data in, labels out
-    def _check_data(self, X, y, learn=False, X_name="X", y_name="y", convert=True):
-        X = check_X(X, self.input_dim, self.dtype, name=X_name, convert=convert)
-        return X, self._targets(check_y(y, len(X), name=y_name, X_name=X_name), learn, y_name)
+    def _check_data(self, X, y, learn=False, X_name="X", y_name="y", convert=True, classes=None):
+        """Check (X, y) and encode y; return ``(X, T, classes)``, classes learned if ``learn``.
 
-    def _targets(self, y, learn, name="y"):
-        """y (labels or target rows) -> T : ndarray of shape (n, n_out) in the model's dtype."""
-        n_out = self.n_outputs
-        if y.ndim == 2 and y.shape[1] == n_out and n_out > 1:
-            if learn and self.classes_ is None and (is_one_hot(y, n_out) or self.loss.takes_logits):
-                self.classes_ = np.arange(n_out)
-            return y.astype(self.dtype)
-        if y.ndim == 2 and y.shape[1] != 1:
-            raise ValueError(f"{name} has shape {y.shape}, but the model has {n_out} outputs. Pass labels of "
-                             f"shape (n_samples,) or targets of shape (n_samples, {n_out}).")
-        labels = as_labels(y)
-        if n_out == 1:   # one output unit: a regression target per sample
-            return labels.reshape(-1, 1).astype(self.dtype)
-        if self.classes_ is None:
-            if not learn:
-                raise ValueError("This model has not learned its classes yet: call fit (or train_on_batch) "
-                                 "before evaluate or predict.")
-            self.classes_ = learn_classes(labels, n_out, name)
-        return one_hot(labels, self.classes_, self.dtype, n_columns=n_out, name=name)
+        ``self.classes_`` is not changed here: the caller keeps the classes once all its checks pass.
+        """
+        X = check_X(X, self.input_dim, self.dtype, name=X_name, convert=convert)
+        y = check_y(y, len(X), name=y_name, X_name=X_name)
+        return (X, *encode(y, self.n_outputs, self.classes_ if classes is None else classes, learn,
+                           getattr(self.loss, "takes_logits", False), self.dtype, name=y_name))
 
     def _chunks(self, X):
         """Yield (slice, chunk) over the rows of X, ``predict_batchsize`` rows at a time.
@@ -209,7 +199,7 @@ class Sequential:
 
     def evaluate(self, X, y):
         """Return ``(loss, accuracy)`` on (X, y) in inference mode (accuracy is nan for regression)."""
-        X, T = self._check_data(X, y, convert=False)
+        X, T, _ = self._check_data(X, y, convert=False)
         return self._evaluate(X, T)
 
     def _evaluate(self, X, T):
@@ -229,20 +219,6 @@ class Sequential:
         return int(np.count_nonzero(np.argmax(labeled, axis=1) == np.argmax(T, axis=1)))
 
     # ---------------------------------------------------------------- the training loop
-    def _batches(self, n, batchsize, shuffle):
-        """Yield index arrays (shuffled) or slices (in order) covering all n rows once.
-
-        A last batch of a single sample is merged into the batch before it, so BatchNorm always
-        sees at least two samples and no sample is skipped.
-        """
-        order = self.rng.permutation(n) if shuffle else None
-        starts = list(range(0, n, batchsize))
-        if len(starts) > 1 and n - starts[-1] == 1:
-            starts.pop()
-        ends = starts[1:] + [n]
-        for start, end in zip(starts, ends):
-            yield order[start:end] if shuffle else slice(start, end)
-
     def fit(self, X, y, X_valid=None, y_valid=None, epochs=1, batchsize=32, shuffle=True, verbose=1,
             callbacks=None):
         """Train for ``epochs`` passes over (X, y) and return the history.
@@ -250,10 +226,13 @@ class Sequential:
         Parameters
         ----------
         X : array-like of shape (n, input_dim)
-        y : labels of shape (n,) or (n, 1) (integers or strings), one-hot rows of shape
+        y : labels of shape (n,) or (n, 1) (integers, strings or booleans), one-hot rows of shape
             (n, n_out), or regression targets of shape (n, n_out).
         X_valid, y_valid : optional validation data, evaluated after every epoch in inference mode.
         epochs, batchsize : positive integers.
+            When n is not a multiple of batchsize the last batch is smaller; a last batch of a
+            single sample is merged into the one before (BatchNorm needs two samples), so every
+            sample is used once per epoch.
         shuffle : bool
             Reshuffle the rows every epoch with the model's generator.
         verbose : 0, 1 or 2
@@ -271,14 +250,16 @@ class Sequential:
         Raises
         ------
         TrainingDivergedError
-            When a batch's loss is NaN or infinite. The model is first rolled back to the weights
-            that produced the last finite loss, so it still predicts finite numbers, and the
-            optimizer's state (momentum) is reset; ``history_`` keeps the finished epochs.
+            When a batch's loss, or the weights after an epoch, are NaN or infinite. The model is
+            first rolled back to the weights that produced the last finite loss, so it still
+            predicts finite numbers, and the optimizer's state (momentum) is reset; ``history_``
+            keeps the finished epochs.
 
         Notes
         -----
         Ctrl-C stops training after the current batch and returns the history of the finished
-        epochs; the model keeps its weights. Calling fit again continues from there.
+        epochs; the model keeps its weights. Calling fit again continues from there. The
+        loop itself is in training.py.
         """
         epochs = check_positive_int(epochs, "epochs", example=10)
         batchsize = check_positive_int(batchsize, "batchsize", example=32)
@@ -286,93 +267,16 @@ class Sequential:
             raise ValueError(f"fit: verbose must be 0, 1 or 2, received verbose={verbose!r}.")
         if (X_valid is None) != (y_valid is None):
             raise ValueError("fit: pass both X_valid and y_valid, or neither.")
-        X, T = self._check_data(X, y, learn=True)
+        callbacks = _check_callbacks(callbacks)
+        X, T, classes = self._check_data(X, y, learn=True)
         self._check_batchnorm_batches(len(X), batchsize)
         validation = None
         if X_valid is not None:
-            validation = self._check_data(X_valid, y_valid, X_name="X_valid", y_name="y_valid")
-        callbacks = list(callbacks or [])
-
-        history = {"loss": [], "accuracy": []}
-        if validation is not None:
-            history.update(val_loss=[], val_accuracy=[])
-        self.history_ = history
-        self.stop_training = False
-        guard = DivergenceGuard(self.layers)
-        reporter = ProgressReporter(epochs, verbose)
-        for callback in callbacks:
-            callback.on_train_begin(self)
-        try:
-            with deferred_interrupt() as interrupt:
-                for epoch in range(1, epochs + 1):
-                    loss, accuracy = self._run_epoch(X, T, batchsize, shuffle, guard, interrupt, epoch)
-                    if interrupt.requested:
-                        break   # a partial epoch is not recorded: its numbers would mislead
-                    history["loss"].append(loss)
-                    history["accuracy"].append(accuracy)
-                    if validation is not None:
-                        val_loss, val_accuracy = self._evaluate(*validation)
-                        history["val_loss"].append(val_loss)
-                        history["val_accuracy"].append(val_accuracy)
-                    logs = {key: values[-1] for key, values in history.items()}
-                    reporter.epoch_end(epoch, logs)
-                    for callback in callbacks:
-                        callback.on_epoch_end(self, epoch, logs)
-                    if self.stop_training:
-                        break
-        except KeyboardInterrupt:       # a second Ctrl-C, or one outside the main thread
-            guard.restore()             # a step may have been cut in half: go back to a whole one
-            interrupt.requested = True
-        finally:
-            reporter.close()
-        if interrupt.requested:
-            print(f"Training interrupted by Ctrl-C during epoch {len(history['loss']) + 1}/{epochs}: the "
-                  f"model keeps its weights and the history of the {len(history['loss'])} finished epochs.",
-                  file=sys.stderr)
-        for callback in callbacks:
-            callback.on_train_end(self)
-            message = callback.describe() if callable(getattr(callback, "describe", None)) else None
-            if message and verbose:
-                print(message)
-        return history
-
-    def _run_epoch(self, X, T, batchsize, shuffle, guard, interrupt, epoch):
-        """One pass over (X, T); returns the mean loss and the accuracy over its batches."""
-        total_loss, correct, seen = 0.0, 0, 0
-        if shuffle:
-            # Each shuffled batch is gathered into these two arrays, reused across the epoch's
-            # batches: X[rows] would allocate fresh memory every batch (3.2 MB for 1000 x 400 in
-            # float64), and fresh memory costs page faults, 18% of a float64 epoch here.
-            rows_max = min(batchsize + 1, len(X))   # + 1: a last single row joins the batch before
-            X_buffer = np.empty((rows_max, X.shape[1]), dtype=X.dtype)
-            T_buffer = np.empty((rows_max, T.shape[1]), dtype=T.dtype)
-        for number, rows in enumerate(self._batches(len(X), batchsize, shuffle), start=1):
-            guard.capture()
-            if shuffle:
-                # X[rows] into the buffer; mode="clip" skips a bounds check that would copy
-                # through a temporary (rows is a permutation, always in range).
-                X_batch = np.take(X, rows, axis=0, out=X_buffer[:len(rows)], mode="clip")
-                T_batch = np.take(T, rows, axis=0, out=T_buffer[:len(rows)], mode="clip")
-            else:
-                X_batch, T_batch = X[rows], T[rows]   # slices: views, no copy
-            loss, output = self._train_step(X_batch, T_batch)
-            if not np.isfinite(loss):
-                guard.restore()
-                self.optimizer.state.clear()
-                rate = getattr(self.optimizer, "learning_rate", None)
-                raise TrainingDivergedError(
-                    f"Training diverged at epoch {epoch}, batch {number}: the loss became {loss}. The model "
-                    f"was rolled back to the weights that produced the last finite loss and the optimizer's "
-                    f"state was reset. Lower the learning rate (it is {rate}), e.g. by a factor of 10, "
-                    f"or normalize the input features.")
-            guard.commit()
-            total_loss += loss * len(T_batch)
-            correct += self._n_correct(output, T_batch)
-            seen += len(T_batch)
-            if interrupt.requested:
-                break
-        accuracy = correct / seen if self.classes_ is not None else float("nan")
-        return total_loss / seen, accuracy
+            X_valid, T_valid, _ = self._check_data(X_valid, y_valid, X_name="X_valid", y_name="y_valid",
+                                                   classes=classes)
+            validation = (X_valid, T_valid)
+        self.classes_ = classes          # learned from y, kept now that every check has passed
+        return train(self, X, T, validation, epochs, batchsize, shuffle, verbose, callbacks)
 
     def summary(self, print_fn=print):
         """Print a table of the layers with their shapes and parameter counts."""
@@ -385,6 +289,8 @@ class Sequential:
 
     def set_weights(self, weights):
         """Copy weights as returned by ``get_weights`` back into the layers, in place."""
+        if not isinstance(weights, (list, tuple)) or not all(isinstance(entry, dict) for entry in weights):
+            raise TypeError("set_weights expects what get_weights() returns: a list with one dict per layer.")
         if len(weights) != len(self.layers):
             raise ValueError(f"set_weights expected {len(self.layers)} entries (one per layer), "
                              f"received {len(weights)}.")
@@ -400,3 +306,46 @@ class Sequential:
         """
         from .saving import save_model   # imported here because saving.py imports this module
         save_model(self, path)
+
+
+def _check_layers(layers):
+    """Return ``layers`` as a list after checking each entry is a distinct layer object."""
+    if isinstance(layers, (str, bytes)) or not hasattr(layers, "__iter__") or hasattr(layers, "forward"):
+        raise TypeError(f"Sequential: layers must be a list of layers, e.g. [Dense(10), Activation('softmax')], "
+                        f"received {layers!r}.")
+    layers = list(layers)
+    if not layers:
+        raise ValueError("Sequential: layers is empty. Pass a list such as [Dense(10), Activation('softmax')].")
+    for i, layer in enumerate(layers):
+        if isinstance(layer, type):
+            raise TypeError(f"Sequential: layer {i} is the class {layer.__name__}; pass an instance, "
+                            f"e.g. {layer.__name__}(...).")
+        if not all(callable(getattr(layer, method, None)) for method in ("forward", "backward", "outputshape")):
+            hint = (f" To use the function {getattr(layer, 'name', layer)!r}, wrap it: Activation({getattr(layer, 'name', '...')!r})."
+                    if callable(getattr(layer, "forward", None)) else " Derive it from deeplearner.Layer.")
+            raise TypeError(f"Sequential: layer {i} ({layer!r}) is not a layer; a layer needs forward(X, training), "
+                            f"backward(dY) and outputshape().{hint}")
+    seen = {}
+    for i, layer in enumerate(layers):
+        if id(layer) in seen:
+            # A layer keeps what its forward pass saw for its backward pass: one object in two
+            # places would hand the first place the second place's input.
+            raise ValueError(f"Sequential: layer {i} is the same object as layer {seen[id(layer)]} "
+                             f"({getattr(layer, 'name', type(layer).__name__)}). Each position needs its own "
+                             f"layer: write Activation('tanh') twice instead of reusing one.")
+        seen[id(layer)] = i
+    return layers
+
+
+def _check_callbacks(callbacks):
+    hooks = ("on_train_begin", "on_epoch_end", "on_train_end")
+    if callbacks is None:
+        return []
+    if not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"fit: callbacks must be a list, e.g. callbacks=[EarlyStopping()], "
+                        f"received {callbacks!r}.")
+    for callback in callbacks:
+        if isinstance(callback, type) or not any(callable(getattr(callback, hook, None)) for hook in hooks):
+            raise TypeError(f"fit: {callback!r} is not a callback instance: a callback defines at least one of "
+                            f"{', '.join(hooks)}. Derive it from deeplearner.Callback.")
+    return list(callbacks)

@@ -59,6 +59,9 @@ def check_y(y, n_samples, name="y", X_name="X"):
     if y.ndim == 0 or y.ndim > 2:
         raise ValueError(f"{name} must have shape (n_samples,), (n_samples, 1) or (n_samples, n_classes), "
                          f"received shape {y.shape}.")
+    if y.ndim == 2 and y.shape[0] == 1 and y.shape[1] == n_samples != 1:
+        raise ValueError(f"{name} has shape {y.shape}: one row of {n_samples} labels, it looks transposed. "
+                         f"Pass {name}.ravel() (or {name}.T) to give each of the {n_samples} samples its label.")
     if len(y) != n_samples:
         raise ValueError(f"{X_name} and {name} have different lengths: {n_samples} samples in {X_name} but "
                          f"{len(y)} in {name}. Pass one label per sample.")

@@ -153,7 +153,8 @@ def test_more_classes_than_output_units(labels, shown):
 
 def test_unknown_labels_at_evaluation(trained):
     with pytest.raises(ValueError, match=r"y contains labels the model was not trained on: \[5, 6, 7\]\. "
-                                         r"The model knows \[0, 1, 2\] \(its classes_\)"):
+                                         r"The model knows \[0, 1, 2\] \(its classes_, fixed by the first fit or "
+                                         r"train_on_batch\); build a new model"):
         trained.evaluate(X, y + 5)
 
 

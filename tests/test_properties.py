@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deeplearner import SGD, Activation, BatchNorm, CrossEntropyForSoftMax, Dense, Sequential
+from deeplearner import training
 from deeplearner.targets import learn_classes, one_hot
 
 
@@ -16,8 +17,8 @@ def small_model(n_in, n_out, seed=0):
 @settings(max_examples=60, deadline=None)
 @given(n=st.integers(1, 300), batchsize=st.integers(1, 120), shuffle=st.booleans())
 def test_batches_cover_every_row_once_and_never_leave_a_single_sample_behind(n, batchsize, shuffle):
-    model = small_model(3, 2)
-    batches = [np.arange(n)[rows] for rows in model._batches(n, batchsize, shuffle)]
+    rng = np.random.default_rng(0)
+    batches = [np.arange(n)[rows] for rows in training.batches(rng, n, batchsize, shuffle)]
     np.testing.assert_array_equal(np.sort(np.concatenate(batches)), np.arange(n))
     if n > 1 and batchsize > 1:
         assert min(len(batch) for batch in batches) >= 2

@@ -115,19 +115,66 @@ def test_first_ctrl_c_inside_a_step_lets_the_step_finish():
     assert len(model.history_["loss"]) == 1                # epoch 2 was cut short and not recorded
 
 
-def test_second_ctrl_c_stops_at_once_and_restores_a_whole_step():
+class RecordingSGD(SGD):
+    """SGD that keeps a copy of every parameter after each step it takes."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.after_step = []
+
+    def step(self, params, grads):
+        super().step(params, grads)
+        self.after_step.append({key: value.copy() for key, value in params.items()})
+
+
+class CtrlCMidUpdate(RecordingSGD):
+    """In its fifth step, updates the first parameter, then gets Ctrl-C twice: a step cut in half."""
+
+    def step(self, params, grads):
+        if len(self.after_step) == 4:
+            first = next(iter(params))
+            super(RecordingSGD, self).step({first: params[first]}, grads)
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)      # the second one raises KeyboardInterrupt here
+        super().step(params, grads)
+
+
+def test_second_ctrl_c_stops_at_once_and_puts_back_the_start_of_the_cut_step():
     X, y = blobs()
-    probe = CtrlCInBackward(at_call=5, times=2)
-    model = Sequential([Dense(8), probe, Activation("relu"), Dense(3), Activation("softmax")],
-                       SGD(learning_rate=0.1), CrossEntropyForSoftMax(),
-                       input_dim=4, seed=0)
-    twin = Sequential([Dense(8), CtrlCInBackward(at_call=0), Activation("relu"), Dense(3), Activation("softmax")],
-                      SGD(learning_rate=0.1), CrossEntropyForSoftMax(),
-                      input_dim=4, seed=0)
-    model.fit(X, y, epochs=10, batchsize=30, verbose=0)
-    # The fifth step was cut in the middle of backward; the model goes back to the weights from
-    # before the fourth step, the last state known to be whole. The twin makes the same 3 steps.
-    twin.fit(X, y, epochs=1, batchsize=30, verbose=0)
-    for layer_expected, layer_got in zip(twin.get_weights(), model.get_weights()):
-        for key in layer_expected:
-            np.testing.assert_array_equal(layer_got[key], layer_expected[key])
+    optimizer = CtrlCMidUpdate(learning_rate=0.1)
+    model = Sequential([Dense(8), Activation("relu"), Dense(3), Activation("softmax")],
+                       optimizer, CrossEntropyForSoftMax(), input_dim=4, seed=0)
+    history = model.fit(X, y, epochs=10, batchsize=30, verbose=0)
+    # The fifth step changed one array and was cut: the model goes back to where that step
+    # started, the weights after the fourth step, so no array is left half a step ahead.
+    assert len(optimizer.after_step) == 4 and len(history["loss"]) == 1
+    params, _ = model._parameters()
+    for key, value in optimizer.after_step[-1].items():
+        np.testing.assert_array_equal(params[key], value, err_msg=key)
+
+
+def test_ctrl_c_between_epochs_takes_no_further_step():
+    X, y = blobs()
+    optimizer = RecordingSGD(learning_rate=0.1)
+    model = Sequential([Dense(8), Activation("relu"), Dense(3), Activation("softmax")],
+                       optimizer, CrossEntropyForSoftMax(), input_dim=4, seed=0)
+    history = model.fit(X, y, epochs=10, batchsize=30, verbose=0, callbacks=[SendCtrlC(at_epoch=2)])
+    assert len(history["loss"]) == 2 and len(optimizer.after_step) == 6     # 3 steps per epoch
+
+
+def test_weights_that_blow_up_in_the_last_step_are_rolled_back():
+    """Only the next batch's loss would notice; fit checks the weights after every epoch too."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), np.arange(40) % 2
+    optimizer = RecordingSGD(learning_rate=1e300)           # beyond float32: the step writes inf
+    model = Sequential([Dense(4), Activation("relu"), Dense(2), Activation("softmax")],
+                       optimizer, CrossEntropyForSoftMax(), input_dim=3, seed=0, dtype=np.float32)
+    initial = model.get_weights()
+    with pytest.raises(TrainingDivergedError, match="after the last batch of epoch 1 the weights became NaN"):
+        with np.errstate(all="ignore"):
+            model.fit(X, y, epochs=1, batchsize=40, verbose=0)
+    assert len(optimizer.after_step) == 1                     # one step, which produced the huge weights
+    for expected, got in zip(initial, model.get_weights()):   # back to the weights of the only finite loss
+        for key in expected:
+            np.testing.assert_array_equal(got[key], expected[key])
+    assert np.isfinite(model.predict_proba(X)).all()
