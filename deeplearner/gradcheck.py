@@ -179,7 +179,7 @@ def _model_problem(model, X, y, replay):
         raise ValueError("gradcheck of a model needs the targets: gradcheck(model, X, y).")
     if model.dtype != np.float64:
         raise ValueError("gradcheck needs a float64 model: build it with dtype=np.float64.")
-    X_checked, T = model._check_data(X, y, learn=True)
+    X_checked, T, _ = model._check_data(X, y, learn=True)   # classes_ stays as it is
     X[...] = X_checked
 
     def f():
