@@ -18,7 +18,9 @@ exactly as the original would have.
 
 Built-in classes are found by name. Any other class (your own layer, optimizer or loss) must
 return its constructor arguments from ``get_config()``, and you hand the class to the loader:
-``load_model(path, custom_objects={"MyLayer": MyLayer})``, as in Keras.
+``load_model(path, custom_objects={"MyLayer": MyLayer})``, as in Keras. A layer's arrays are
+saved only from ``self.params`` and ``self.buffers``: a seed-style layer that keeps its weights in
+plain attributes is refused, rather than saved without them.
 """
 
 import inspect
@@ -50,6 +52,7 @@ def save_model(model, path):
     with ``os.replace`` (atomic): a crash or Ctrl-C while saving leaves the old file or the
     new one, never half a file.
     """
+    _check_path(path, "save_model")
     arrays, layers = {}, []
     for i, layer in enumerate(model.layers):
         where = f"layer {i} ({type(layer).__name__})"
@@ -58,6 +61,7 @@ def save_model(model, path):
             raise ValueError(f"save_model: {where} has no get_weights(), so its weights cannot be saved. "
                              f"Derive it from deeplearner.Layer and keep its arrays in self.params "
                              f"(trained) and self.buffers (not trained).")
+        _refuse_unsaved_arrays(layer, where)
         weights = layer.get_weights()
         entry["weights"] = list(weights)
         arrays.update({f"layers/{i}/{name}": value for name, value in weights.items()})
@@ -123,6 +127,7 @@ def load_model(path, custom_objects=None):
         raise TypeError(f"load_model: custom_objects must be a dict from class name to class, e.g. "
                         f"{{'MyLayer': MyLayer}}, received {custom_objects!r}.")
     custom_objects = custom_objects or {}
+    _check_path(path, "load_model")
     header, arrays = _read(path)
     try:
         return _rebuild(header, arrays, custom_objects, path)
@@ -131,6 +136,31 @@ def load_model(path, custom_objects=None):
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
         message = f"entry {error} is missing" if isinstance(error, KeyError) else str(error)
         raise ValueError(f"load_model: cannot rebuild the model saved in {str(path)!r}: {message}") from error
+
+
+def _check_path(path, who):
+    # os.path would take an int as a file descriptor, and fail on None with a message about stat().
+    if not isinstance(path, (str, os.PathLike)):
+        example = "model.save('model.npz')" if who == "save_model" else "load_model('model.npz')"
+        raise TypeError(f"{who}: path must be a str or os.PathLike, received {path!r}. Example: {example}.")
+
+
+def _refuse_unsaved_arrays(layer, where):
+    """A seed-style layer (no self.params) whose weights are plain attributes: refuse to save it.
+
+    get_weights() sees only params and buffers, so such a layer would be saved without its
+    weights and the loaded model would predict differently.
+    """
+    if "params" in vars(layer):
+        return
+    attributes = sorted(name for name, value in vars(layer).items() if isinstance(value, np.ndarray))
+    if attributes:
+        raise ValueError(
+            f"save_model: {where} keeps arrays in plain attributes {attributes} and has no self.params, so "
+            f"the file would hold none of them and the loaded model would predict differently. Keep trained "
+            f"arrays in self.params (and state that is not trained, such as running statistics, in "
+            f"self.buffers) so they can be saved: call super().__init__() in __init__ and create the arrays "
+            f"in build(input_dim, rng, dtype). Arrays that only cache a batch (self.X) may stay attributes.")
 
 
 def _describe(obj, where):

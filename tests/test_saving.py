@@ -1,6 +1,8 @@
 """model.save / load_model: round trips for every layer and optimizer, continued training, bad files."""
 
+import copy
 import os
+import re
 import struct
 import zipfile
 
@@ -496,6 +498,67 @@ def test_seed_style_layer_without_get_weights_cannot_be_saved(tmp_path):
     model = classifier([SeedStyleLayer()])
     with pytest.raises(ValueError, match=r"layer 1 \(SeedStyleLayer\) has no get_weights\(\).*deeplearner\.Layer"):
         model.save(tmp_path / "model.npz")
+
+
+class SelfTrainingScale(Layer):
+    """The seed notebook's style on the Layer base class: no Layer.__init__, weights as attributes."""
+
+    def __init__(self):
+        pass
+
+    def setup(self, optimizer, loss):
+        self.s = np.full(self.inputshape, 3.0)
+        self.s_opt = copy.copy(optimizer)
+
+    def forward(self, X, training=True):
+        self.X = X
+        return X * self.s
+
+    def backward(self, dY):
+        s = self.s
+        self.s = self.s_opt.update(self.s, np.sum(dY * self.X, axis=0))
+        return dY * s
+
+
+def test_seed_style_layer_with_weights_in_attributes_cannot_be_saved(tmp_path):
+    """Saved silently, it would come back with fresh weights and predict differently."""
+    model = classifier([SelfTrainingScale()])
+    X, y = data()
+    model.fit(X, y, epochs=2, verbose=0)
+    with pytest.raises(ValueError, match=r"layer 1 \(SelfTrainingScale\) keeps arrays in plain attributes "
+                                         r"\['X', 's'\] and has no self\.params.*predict differently\. "
+                                         r"Keep trained arrays in self\.params.*self\.buffers"):
+        model.save(tmp_path / "model.npz")
+    assert os.listdir(tmp_path) == []
+
+
+def test_seed_style_layer_without_arrays_is_still_saved(tmp_path):
+    """A seed-style layer with nothing to lose (no ndarray attributes) round-trips as before."""
+    class Identity(Layer):
+        def __init__(self):
+            pass
+
+        def forward(self, X, training=True):
+            return X
+
+        def backward(self, dY):
+            return dY
+
+    model = classifier([Identity()])
+    X, y = data()
+    model.fit(X, y, epochs=1, verbose=0)
+    loaded = round_trip(model, tmp_path, custom_objects={"Identity": Identity})
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
+@pytest.mark.parametrize("path", [None, 123, ["model.npz"]], ids=["None", "int", "list"])
+def test_a_path_that_is_not_a_path_is_a_clear_type_error(path):
+    with pytest.raises(TypeError, match=r"load_model: path must be a str or os\.PathLike, received "
+                                        + re.escape(repr(path))):
+        load_model(path)
+    with pytest.raises(TypeError, match=r"save_model: path must be a str or os\.PathLike, received "
+                                        + re.escape(repr(path)) + r"\. Example: model\.save\('model\.npz'\)"):
+        classifier([]).save(path)
 
 
 def test_custom_class_named_like_a_builtin_is_not_confused_with_it(tmp_path):
