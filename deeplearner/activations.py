@@ -134,6 +134,7 @@ class Activation(Layer):
             raise TypeError(f"Activation: expected a name from {sorted(ACTIVATIONS)} or an object with "
                             f"forward(X) and backward(X, Y, dY), received {fn!r}.")
         self.fn = fn
+        self.X = self.Y = None   # input and output of the last training forward, for backward
 
     def get_config(self):
         """``{"fn": name}``: a file holds the name of a built-in function, never a function object."""
@@ -152,11 +153,17 @@ class Activation(Layer):
         return getattr(self.fn, "name", type(self.fn).__name__)
 
     def forward(self, X, training=True):
-        """X : ndarray of shape (batch, n) -> Y : ndarray of shape (batch, n)."""
-        self.X = X
-        self.Y = self.fn.forward(X)
-        return self.Y
+        """X : ndarray of shape (batch, n) -> Y : ndarray of shape (batch, n).
+
+        Keeps X and Y for backward only when training: inference keeps no reference to its input.
+        """
+        Y = self.fn.forward(X)
+        self.X, self.Y = (X, Y) if training else (None, None)
+        return Y
 
     def backward(self, dY):
         """dY : ndarray of shape (batch, n) -> dX : ndarray of shape (batch, n)."""
+        if self.X is None:
+            raise RuntimeError(f"Activation({self.name!r}).backward needs a forward(X, training=True) first: "
+                               f"a forward in inference mode (training=False) keeps no X and Y to differentiate.")
         return self.fn.backward(self.X, self.Y, dY)

@@ -62,6 +62,7 @@ class BatchNorm(Layer):
                              f"The usual value is 1e-5.")
         self.momentum = float(momentum)
         self.eps = float(eps)
+        self.X_hat = None   # the normalized input of the last training forward, for backward
 
     def get_config(self):
         return {"momentum": self.momentum, "eps": self.eps}
@@ -85,6 +86,9 @@ class BatchNorm(Layer):
         """X : ndarray of shape (batch, n) -> Y : ndarray of shape (batch, n)."""
         gamma, beta = self.params["gamma"], self.params["beta"]
         if not training:
+            # Inference keeps no cache: a backward now would mix this batch's dY with the
+            # X_hat of an earlier training batch, so it is refused instead (see backward).
+            self.X_hat = None
             # Y = gamma (X - mean) / std + beta, folded into Y = X * scale + shift:
             # the (n,) vectors are cheap, and X is read once.
             scale = gamma / np.sqrt(self.running_var + self.eps)    # (n,)
@@ -123,6 +127,10 @@ class BatchNorm(Layer):
 
     def backward(self, dY):
         """dY : ndarray of shape (batch, n) -> dX : ndarray of shape (batch, n)."""
+        if self.X_hat is None:
+            raise RuntimeError("BatchNorm.backward needs a forward(X, training=True) first: a forward in "
+                               "inference mode (training=False) uses the running statistics and keeps no "
+                               "X_hat to back-propagate through.")
         N = dY.shape[0]
         ones = np.ones(N, dtype=dY.dtype)                                          # (batch,)
         dbeta = np.matmul(ones, dY, out=self.grads["beta"])    # sum_i dY[i], as in forward's mu: (n,)

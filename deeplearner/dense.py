@@ -33,6 +33,9 @@ class Dense(Layer):
         dW = X^T dY          (n_in, n_out)
         db = sum_i dY[i]     (n_out,)
         dX = dY W^T          (batch, n_in)
+
+    ``forward(X, training=True)`` keeps X for dW; inference (``training=False``) keeps nothing, so
+    ``predict`` leaves no reference to the caller's array behind, and backward then refuses to run.
     """
 
     def __init__(self, units, init="glorot_uniform"):
@@ -44,6 +47,7 @@ class Dense(Layer):
             raise ValueError(f"Dense: unknown init={init!r}. Use one of {INITIALIZERS}.")
         self.units = int(units)
         self.init = init
+        self.X = None   # the input of the last training forward, for dW in backward
 
     def get_config(self):
         return {"units": self.units, "init": self.init}
@@ -66,7 +70,7 @@ class Dense(Layer):
 
     def forward(self, X, training=True):
         """X : ndarray of shape (batch, n_in) -> Y : ndarray of shape (batch, n_out)."""
-        self.X = X                              # kept for dW in backward
+        self.X = X if training else None        # kept for dW in backward, only when training
         Y = X @ self.params["W"]                # (batch, n_in) @ (n_in, n_out) -> (batch, n_out)
         Y += self.params["b"]                   # in place: no second (batch, n_out) array
         return Y
@@ -76,6 +80,9 @@ class Dense(Layer):
 
         Returns None instead when ``needs_input_grad`` is False (see below).
         """
+        if self.X is None:
+            raise RuntimeError("Dense.backward needs a forward(X, training=True) first: a forward in "
+                               "inference mode (training=False) keeps no input to compute dW from.")
         np.matmul(self.X.T, dY, out=self.grads["W"])   # (n_in, batch) @ (batch, n_out) -> (n_in, n_out)
         # db = sum_i dY[i], written as the product ones^T dY: BLAS reads dY once, while
         # dY.sum(axis=0) adds one row at a time, 3-8x slower on layers this narrow.
