@@ -6,6 +6,8 @@ some derivatives read best from one (relu: X > 0), some from the other (sigmoid:
 Write your own the same way and pass an instance to ``Activation``.
 """
 
+import numbers
+
 import numpy as np
 
 from .layer import Layer
@@ -17,9 +19,11 @@ class ReLU:
     name = "relu"
 
     def forward(self, X):
+        """X : ndarray of shape (batch, n) -> Y : ndarray of shape (batch, n)."""
         return np.maximum(X, 0)
 
     def backward(self, X, Y, dY):
+        """X, Y, dY : ndarrays of shape (batch, n) -> dX : ndarray of shape (batch, n)."""
         return dY * (X > 0)
 
     __call__ = forward
@@ -31,14 +35,18 @@ class LeakyReLU:
     name = "leaky_relu"
 
     def __init__(self, alpha=0.01):
-        if not 0 <= alpha < 1:
-            raise ValueError(f"LeakyReLU: alpha must be in [0, 1), received alpha={alpha!r}.")
-        self.alpha = alpha
+        if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 <= alpha < 1:
+            raise ValueError(f"LeakyReLU: alpha must be a number in [0, 1), received alpha={alpha!r}. "
+                             f"Example: LeakyReLU(alpha=0.01).")
+        # A Python float: a NumPy float64 scalar times a float32 array would give float64.
+        self.alpha = float(alpha)
 
     def forward(self, X):
+        """X : ndarray of shape (batch, n) -> Y : ndarray of shape (batch, n)."""
         return np.where(X > 0, X, self.alpha * X)
 
     def backward(self, X, Y, dY):
+        """X, Y, dY : ndarrays of shape (batch, n) -> dX : ndarray of shape (batch, n)."""
         return np.where(X > 0, dY, self.alpha * dY)
 
     __call__ = forward
@@ -55,11 +63,13 @@ class Sigmoid:
     name = "sigmoid"
 
     def forward(self, X):
+        """X : ndarray of shape (batch, n) -> Y : ndarray of shape (batch, n)."""
         E = np.exp(-np.abs(X))                  # (batch, n), in (0, 1]: never overflows
         Y_abs = 1 / (1 + E)                     # sigmoid(|X|)
         return np.where(X >= 0, Y_abs, E * Y_abs)
 
     def backward(self, X, Y, dY):
+        """X, Y, dY : ndarrays of shape (batch, n) -> dX : ndarray of shape (batch, n)."""
         return dY * Y * (1 - Y)
 
     __call__ = forward
@@ -71,9 +81,11 @@ class Tanh:
     name = "tanh"
 
     def forward(self, X):
+        """X : ndarray of shape (batch, n) -> Y : ndarray of shape (batch, n)."""
         return np.tanh(X)
 
     def backward(self, X, Y, dY):
+        """X, Y, dY : ndarrays of shape (batch, n) -> dX : ndarray of shape (batch, n)."""
         return dY * (1 - Y * Y)
 
     __call__ = forward
@@ -82,9 +94,12 @@ class Tanh:
 class Softmax:
     """Row-wise softmax: Y[i, k] = exp(X[i, k]) / sum_j exp(X[i, j]).
 
-    Backward is the Jacobian-vector product, row by row::
+    Backward is the Jacobian-vector product, for each row i::
 
-        dX = Y * (dY - sum_k dY[:, k] Y[:, k])
+        dX[i] = Y[i] * (dY[i] - sum_k dY[i, k] Y[i, k])
+
+    This is dY[i] times the Jacobian of one row, diag(Y[i]) - Y[i]^T Y[i]: each X[i, k] moves its
+    own Y[i, k] and, through the shared denominator, every other entry of the row.
 
     With `CrossEntropyForSoftMax` the model never calls this backward: it fuses the two and
     starts back-propagation from dX = (Y - T) / batch, which is exact and numerically stable.
@@ -93,13 +108,16 @@ class Softmax:
     name = "softmax"
 
     def forward(self, X):
+        """X : ndarray of shape (batch, n) -> Y : ndarray of shape (batch, n)."""
         # Subtracting the row maximum leaves the result unchanged and keeps exp from overflowing.
         E = np.exp(X - X.max(axis=1, keepdims=True))   # (batch, k)
         E /= E.sum(axis=1, keepdims=True)              # (batch, k) / (batch, 1)
         return E
 
     def backward(self, X, Y, dY):
-        return Y * (dY - np.sum(dY * Y, axis=1, keepdims=True))
+        """X, Y, dY : ndarrays of shape (batch, n) -> dX : ndarray of shape (batch, n)."""
+        row_sum = np.sum(dY * Y, axis=1, keepdims=True)   # (batch, 1): sum_k dY[i, k] Y[i, k]
+        return Y * (dY - row_sum)                        # (batch, n) - (batch, 1), broadcast
 
     __call__ = forward
 
@@ -157,7 +175,9 @@ class Activation(Layer):
 
         Keeps X and Y for backward only when training: inference keeps no reference to its input.
         """
-        Y = self.fn.forward(X)
+        # A function of your own may return float64 for a float32 model: cast back to the
+        # model's dtype (no copy, and so no cost, when it is already right, as for the built-ins).
+        Y = np.asarray(self.fn.forward(X), dtype=X.dtype)
         self.X, self.Y = (X, Y) if training else (None, None)
         return Y
 
@@ -166,4 +186,4 @@ class Activation(Layer):
         if self.X is None:
             raise RuntimeError(f"Activation({self.name!r}).backward needs a forward(X, training=True) first: "
                                f"a forward in inference mode (training=False) keeps no X and Y to differentiate.")
-        return self.fn.backward(self.X, self.Y, dY)
+        return np.asarray(self.fn.backward(self.X, self.Y, dY), dtype=self.X.dtype)   # as in forward

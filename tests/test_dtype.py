@@ -102,6 +102,30 @@ def test_a_float32_regression_computes_everything_in_float32():
     assert all(isinstance(value, float) for value in history["loss"] + history["val_loss"])
 
 
+class Float64Cube:
+    """A user's activation written without thought for dtypes: it always returns float64."""
+
+    name = "cube"
+
+    def forward(self, X):
+        return np.asarray(X, dtype=np.float64) ** 3
+
+    def backward(self, X, Y, dY):
+        return 3.0 * np.asarray(X, dtype=np.float64) ** 2 * dY
+
+
+def test_a_users_float64_activation_does_not_upcast_a_float32_model():
+    """Activation casts its function's Y and dX back to the input's dtype (a no-op for the built-ins)."""
+    X, y = data()
+    model = classifier(np.float32, SGD(learning_rate=0.01), layers=[
+        Dense(8), Activation(Float64Cube()), Dense(4), Activation("softmax")])
+    seen = record_dtypes(model)
+    model.fit(X, y, epochs=1, batchsize=32, verbose=0)
+    assert seen, "the wrappers recorded nothing"
+    assert [what for what, dtype in seen if dtype != np.float32] == []
+    assert [what for what, array in arrays_of(model) if array.dtype != np.float32] == []
+
+
 def test_numpy_float64_scalars_would_be_caught():
     """The trap the tests above guard against is real: a NumPy float64 scalar upcasts float32."""
     X = np.ones(3, dtype=np.float32)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from deeplearner import Activation, Dense, Dropout, leaky_relu, relu, sigmoid, softmax, tanh
+from deeplearner.activations import LeakyReLU
 
 
 def built(layer, n_in, seed=0, dtype=np.float64):
@@ -174,6 +175,31 @@ def test_unknown_activation_name_lists_the_valid_names():
 def test_activation_rejects_an_object_that_is_not_an_activation():
     with pytest.raises(TypeError, match=r"Activation: expected a name from .* received 42"):
         Activation(42)
+
+
+@pytest.mark.parametrize("alpha, shown", [("x", "'x'"), (None, "None"), (True, "True"), (1, "1"),
+                                          (-0.1, "-0.1"), (float("nan"), "nan")])
+def test_leaky_relu_alpha_errors(alpha, shown):
+    with pytest.raises(ValueError, match=rf"LeakyReLU: alpha must be a number in \[0, 1\), received "
+                                         rf"alpha={shown}\. Example: LeakyReLU\(alpha=0\.01\)"):
+        LeakyReLU(alpha)
+
+
+def test_leaky_relu_keeps_alpha_as_a_python_float_so_float32_stays_float32():
+    fn = LeakyReLU(np.float64(0.2))                 # e.g. read from a NumPy array of settings
+    assert type(fn.alpha) is float
+    X = np.array([[-1.0, 2.0]], dtype=np.float32)
+    assert fn.forward(X).dtype == np.float32 and fn.backward(X, None, X).dtype == np.float32
+    np.testing.assert_allclose(fn.forward(X), [[-0.2, 2.0]], rtol=1e-6)
+
+
+def test_softmax_backward_by_hand():
+    """dX[i] = Y[i] * (dY[i] - sum_k dY[i, k] Y[i, k]):  Y = [1, 2, 3] / 6, dY = [1, 0, 0]
+    gives sum = 1/6 and dX = [1/6 * 5/6, 2/6 * -1/6, 3/6 * -1/6] = [5, -2, -3] / 36."""
+    layer = Activation("softmax")
+    layer.forward(np.array([[0.0, math.log(2), math.log(3)]]))
+    np.testing.assert_allclose(layer.backward(np.array([[1.0, 0.0, 0.0]])), [[5 / 36, -2 / 36, -3 / 36]],
+                               rtol=1e-14)
 
 
 # ---------------------------------------------------------------- Dropout
