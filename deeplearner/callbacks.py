@@ -6,6 +6,7 @@ and ``on_train_end(model)``. Setting ``model.stop_training = True`` ends ``fit``
 """
 
 import math
+import numbers
 
 
 class Callback:
@@ -28,6 +29,8 @@ class EarlyStopping(Callback):
     ----------
     monitor : str
         A key of the history: ``"val_loss"`` (default), ``"val_accuracy"``, ``"loss"``, ``"accuracy"``.
+        A key that fit does not log (``"val_loss"`` without validation data) is an error as soon as
+        training begins.
     patience : int
         Stop after this many epochs in a row without improvement (0: at the first one).
     min_delta : float
@@ -47,20 +50,35 @@ class EarlyStopping(Callback):
     """
 
     def __init__(self, monitor="val_loss", patience=0, min_delta=0.0, mode="auto", restore_best_weights=True):
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
+        if not isinstance(monitor, str):
+            raise ValueError(f"EarlyStopping: monitor must be the name of a metric, a str such as 'val_loss' "
+                             f"or 'val_accuracy', received monitor={monitor!r}.")
+        if isinstance(patience, bool) or not isinstance(patience, numbers.Integral) or patience < 0:
             raise ValueError(f"EarlyStopping: patience must be an integer >= 0, received patience={patience!r}.")
-        if not isinstance(min_delta, (int, float)) or min_delta < 0:
-            raise ValueError(f"EarlyStopping: min_delta must be a number >= 0, received min_delta={min_delta!r}.")
+        if (isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real)
+                or not math.isfinite(min_delta) or min_delta < 0):
+            raise ValueError(f"EarlyStopping: min_delta must be a finite number >= 0, received "
+                             f"min_delta={min_delta!r}.")
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', received mode={mode!r}.")
         if mode == "auto":
             mode = "max" if "accuracy" in monitor else "min"
-        self.monitor, self.patience, self.min_delta = monitor, patience, float(min_delta)
+        self.monitor, self.patience, self.min_delta = monitor, int(patience), float(min_delta)
         self.mode, self.restore_best_weights = mode, restore_best_weights
 
     def on_train_begin(self, model):
+        # fit has already created the history with every key it will log: a monitor that is not
+        # among them is reported now, before an epoch of training is spent.
+        history = getattr(model, "history_", None)
+        if isinstance(history, dict):
+            self._check_monitor(history)
         self.best = math.inf if self.mode == "min" else -math.inf
         self.best_epoch, self.best_weights, self.stopped_epoch, self.wait = None, None, None, 0
+
+    def _check_monitor(self, logged):
+        if self.monitor not in logged:
+            raise ValueError(f"EarlyStopping: monitor={self.monitor!r}, but fit logs only {sorted(logged)}. "
+                             f"Pass validation data to fit, or monitor one of those.")
 
     def _improved(self, value):
         if self.mode == "min":
@@ -68,9 +86,7 @@ class EarlyStopping(Callback):
         return value > self.best + self.min_delta
 
     def on_epoch_end(self, model, epoch, logs):
-        if self.monitor not in logs:
-            raise ValueError(f"EarlyStopping: monitor={self.monitor!r}, but fit logs only {sorted(logs)}. "
-                             f"Pass validation data to fit, or monitor one of those.")
+        self._check_monitor(logs)   # also here, for a training loop of your own
         value = logs[self.monitor]
         if self._improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0

@@ -21,6 +21,7 @@ class ScriptedModel:
 
 def run(callback, values, key="val_loss"):
     model = ScriptedModel()
+    model.history_.setdefault(key, [])   # as fit does: every key it will log exists from the start
     callback.on_train_begin(model)
     for epoch, value in enumerate(values, start=1):
         model.epoch = epoch
@@ -70,14 +71,40 @@ def test_unknown_monitor_names_what_fit_logs():
         run(EarlyStopping(), [1.0], key="loss")
 
 
+def test_unknown_monitor_is_reported_by_fit_before_the_first_epoch():
+    """fit creates the history's keys before on_train_begin, so no epoch is spent on a typo."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 4)), np.arange(30) % 3
+    model = Sequential([Dense(5), Activation("relu"), Dense(3), Activation("softmax")],
+                       SGD(learning_rate=0.1), CrossEntropyForSoftMax(), input_dim=4, seed=0)
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=r"EarlyStopping: monitor='val_acc', but fit logs only \['accuracy', "
+                                         r"'loss', 'val_accuracy', 'val_loss'\]\. Pass validation data"):
+        model.fit(X, y, X, y, epochs=3, verbose=0, callbacks=[EarlyStopping(monitor="val_acc")])
+    with pytest.raises(ValueError, match=r"monitor='val_loss', but fit logs only \['accuracy', 'loss'\]"):
+        model.fit(X, y, epochs=3, verbose=0, callbacks=[EarlyStopping()])       # no validation data
+    assert model.history_["loss"] == []
+    assert all(np.array_equal(a[key], b[key]) for a, b in zip(before, model.get_weights()) for key in a)
+
+
 @pytest.mark.parametrize("kwargs, message", [
-    ({"patience": -1}, "patience must be an integer >= 0"),
-    ({"min_delta": -0.1}, "min_delta must be a number >= 0"),
-    ({"mode": "up"}, "mode must be 'auto', 'min' or 'max'"),
+    ({"monitor": 5}, r"monitor must be the name of a metric, a str such as 'val_loss' or 'val_accuracy', "
+                     r"received monitor=5\."),
+    ({"patience": -1}, r"patience must be an integer >= 0, received patience=-1\."),
+    ({"patience": 2.0}, r"patience must be an integer >= 0, received patience=2\.0\."),
+    ({"min_delta": -0.1}, r"min_delta must be a finite number >= 0, received min_delta=-0\.1\."),
+    ({"min_delta": float("nan")}, r"min_delta must be a finite number >= 0, received min_delta=nan\."),
+    ({"min_delta": float("inf")}, r"min_delta must be a finite number >= 0, received min_delta=inf\."),
+    ({"mode": "up"}, r"mode must be 'auto', 'min' or 'max', received mode='up'\."),
 ])
 def test_bad_arguments(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=r"EarlyStopping: " + message):
         EarlyStopping(**kwargs)
+
+
+def test_a_numpy_integer_patience_is_accepted():
+    stopper = EarlyStopping(patience=np.int64(2))
+    assert stopper.patience == 2 and type(stopper.patience) is int
 
 
 def test_fit_restores_the_best_epoch_including_batchnorm_statistics():
