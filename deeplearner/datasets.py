@@ -51,7 +51,8 @@ def load_handwritten(path=HANDWRITTEN_PATH):
     Raises
     ------
     FileNotFoundError : no file at ``path``.
-    ValueError : the file is not a readable .mat file, has no ``X`` or ``y``, or they disagree.
+    ValueError : the file is not a readable .mat file, has no ``X`` or ``y``, they disagree, or
+        the labels mix 0 and 10 (both would become the digit 0).
     """
     path = Path(path)
     if not path.is_file():
@@ -102,6 +103,11 @@ def _digits_from_labels(y, path):
     if outside.size:
         raise ValueError(f"load_handwritten: y in {str(path)!r} has labels outside 0..10: "
                          f"{outside[:10].tolist()}. Expected the digits as 1..10 (10 for 0) or 0..9.")
+    n_zeros, n_tens = np.count_nonzero(y == 0), np.count_nonzero(y == 10)
+    if n_zeros and n_tens:   # 10 -> 0 would silently merge two different classes
+        raise ValueError(f"load_handwritten: y in {str(path)!r} holds both label 0 (count {n_zeros}) and label "
+                         f"10 (count {n_tens}), which would both become the digit 0. Labels must be 1..10 "
+                         f"(MATLAB's, 10 for the digit 0) or 0..9, not both.")
     return np.where(y == 10, 0, y)
 
 

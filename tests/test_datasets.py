@@ -101,6 +101,16 @@ def test_labels_outside_0_to_10_are_refused(tmp_path):
         load_handwritten(path)
 
 
+def test_labels_0_and_10_together_are_refused_rather_than_merged(tmp_path):
+    """10 means the digit 0 in MATLAB's labels; with a 0 present too, two classes would become one."""
+    path = tmp_path / "mixed.mat"
+    savemat(path, {"X": np.zeros((4, 400)), "y": np.array([[0], [10], [10], [5]])})
+    with pytest.raises(ValueError, match=r"holds both label 0 \(count 1\) and label 10 \(count 2\), which would "
+                                         r"both become the digit 0\. Labels must be 1\.\.10 \(MATLAB's, 10 for "
+                                         r"the digit 0\) or 0\.\.9, not both\."):
+        load_handwritten(path)
+
+
 def test_load_digits_is_scaled_row_major_8x8():
     from sklearn.datasets import load_digits as sklearn_load_digits
 
