@@ -146,7 +146,7 @@ def confusion_matrix(y_true, y_pred, labels=None):
     """counts[i, j] = how many samples of class labels[i] were predicted as labels[j].
 
     y_true, y_pred : array-like of shape (n,) -> (counts : ndarray of shape (k, k), labels : (k,)).
-    ``labels`` defaults to every label seen in either array, sorted.
+    ``labels`` defaults to every label seen in either array, sorted; given, it must hold every one.
     """
     y_true, y_pred = np.asarray(y_true).reshape(-1), np.asarray(y_pred).reshape(-1)
     if len(y_true) != len(y_pred):
@@ -154,6 +154,12 @@ def confusion_matrix(y_true, y_pred, labels=None):
                          f"Pass the true and predicted labels of the same samples.")
     labels = np.unique(np.concatenate([y_true, y_pred])) if labels is None else np.asarray(labels)
     index = {label: k for k, label in enumerate(labels.tolist())}
+    seen = dict.fromkeys(y_true.tolist() + y_pred.tolist())   # each label once, in order of appearance
+    unknown = [label for label in seen if label not in index]
+    if unknown:
+        raise ValueError(f"confusion_matrix: y_true or y_pred holds labels that are not in labels="
+                         f"{labels.tolist()}: {unknown[:10]}. Add them to labels, or pass labels=None to "
+                         f"use every label seen.")
     counts = np.zeros((len(labels), len(labels)), dtype=np.int64)
     for true, pred in zip(y_true.tolist(), y_pred.tolist()):
         counts[index[true], index[pred]] += 1

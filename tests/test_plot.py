@@ -108,6 +108,14 @@ def test_confusion_matrix_by_hand():
         plot.confusion_matrix([0, 1], [0])
 
 
+def test_confusion_matrix_with_given_labels_orders_them_and_refuses_missing_ones():
+    counts, labels = plot.confusion_matrix([0, 1, 1], [1, 1, 0], labels=[1, 0])
+    np.testing.assert_array_equal(counts, [[1, 1], [1, 0]])   # rows and columns in the order given
+    with pytest.raises(ValueError, match=r"confusion_matrix: y_true or y_pred holds labels that are not in "
+                                         r"labels=\[0, 1\]: \[2, 3\]\. Add them to labels, or pass labels=None"):
+        plot.plot_confusion_matrix([0, 1, 2], [0, 3, 1], labels=[0, 1])
+
+
 def test_confusion_matrix_figure_shows_the_counts(mpl, tmp_path):
     figure = plot.plot_confusion_matrix(["a", "b", "b"], ["a", "a", "b"], path=tmp_path / "confusion.png")
     np.testing.assert_array_equal(figure.axes[0].images[0].get_array(), [[1, 0], [1, 1]])
