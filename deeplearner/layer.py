@@ -37,9 +37,15 @@ class Layer:
         Whether ``backward`` must return dX. True by default; a model sets it to False on its
         first layer, whose dX would be the gradient for the data, which nothing reads. A layer
         may then return None from backward and skip that work (Dense skips a whole GEMM).
+    trainable : bool
+        True by default. Set ``layer.trainable = False`` to freeze the layer: the model hands its
+        ``params`` to no optimizer, and ``count_params`` and the summary count them as
+        non-trainable. Whether the layer runs in training mode (Dropout's masks, BatchNorm's batch
+        statistics) is a separate question, decided by ``forward(X, training)``.
     """
 
     needs_input_grad = True
+    trainable = True
 
     def __init__(self):
         self.params = {}
@@ -90,10 +96,10 @@ class Layer:
         raise NotImplementedError(f"{self.name} must define backward(dY).")
 
     def count_params(self):
-        """Return ``(trainable, non_trainable)`` numbers of scalars."""
-        trainable = sum(p.size for p in _arrays(self, "params"))
-        non_trainable = sum(b.size for b in _arrays(self, "buffers"))
-        return trainable, non_trainable
+        """Return ``(trainable, non_trainable)`` numbers of scalars; a frozen layer's are all non-trainable."""
+        n_params = sum(p.size for p in _arrays(self, "params"))
+        n_buffers = sum(b.size for b in _arrays(self, "buffers"))
+        return (n_params, n_buffers) if self.trainable else (0, n_params + n_buffers)
 
     def get_weights(self):
         """Return copies of all parameters and buffers, keyed by name."""
