@@ -17,7 +17,7 @@ from terminaltables import AsciiTable
 from deeplearner import Callback
 
 # The network, the data and the split are train_handwritten.py's, so the runs are the seed's.
-from train_handwritten import build_model, load_data, positive_int, split
+from train_handwritten import build_model, dropout_rate, load_data, positive_int, split
 
 THRESHOLDS = (0.90, 0.95)
 
@@ -78,7 +78,7 @@ def parse_args(argv=None):
                              "directory or the repository); if missing, scikit-learn's digits are used")
     parser.add_argument("--epochs", type=positive_int, default=200, help="epochs per run (default: 200)")
     parser.add_argument("--batchsize", type=positive_int, default=1000, help="samples per batch (default: 1000)")
-    parser.add_argument("--dropout", type=float, default=0.2, metavar="RATE",
+    parser.add_argument("--dropout", type=dropout_rate, default=0.2, metavar="RATE",
                         help="the Dropout run's rate after each hidden relu (default: 0.2)")
     parser.add_argument("--seed", type=int, default=0, help="the seed every run starts from (default: 0)")
     parser.add_argument("--plot", metavar="PATH", help="save the loss and accuracy curves of all runs as one PNG")

@@ -33,6 +33,17 @@ def positive_int(text):
     return value
 
 
+def dropout_rate(text):
+    """argparse type: a Dropout rate in [0, 1), so --dropout -0.5 is refused rather than ignored."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a rate in [0, 1), received {text!r}") from None
+    if not 0 <= value < 1:   # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"expected a rate in [0, 1), received {value:g}")
+    return value
+
+
 def default_data_path():
     """data/handwritten.mat in the current directory if it is there, else in the repository."""
     here = Path(HANDWRITTEN_PATH)
@@ -92,7 +103,7 @@ def parse_args(argv=None):
     parser.add_argument("--batchsize", type=positive_int, default=1000, help="samples per batch (default: 1000)")
     parser.add_argument("--no-batchnorm", dest="batchnorm", action="store_false",
                         help="leave out the BatchNorm layers, to see what they buy")
-    parser.add_argument("--dropout", type=float, default=0.0, metavar="RATE",
+    parser.add_argument("--dropout", type=dropout_rate, default=0.0, metavar="RATE",
                         help="add Dropout(RATE) after each hidden relu (default: 0, none)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seeds weight initialization, Dropout and shuffling (default: 0); "

@@ -89,6 +89,14 @@ def test_bad_arguments_stop_with_a_usage_message(examples, capsys):
     assert "expected a positive integer, received 0" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("rate, shown", [("-0.5", "-0.5"), ("1", "1"), ("nan", "nan"), ("half", "'half'")])
+def test_a_dropout_rate_outside_0_1_stops_both_scripts_with_a_usage_message(examples, capsys, rate, shown):
+    for script in examples:
+        with pytest.raises(SystemExit):
+            script.main(["--dropout", rate])
+        assert f"expected a rate in [0, 1), received {shown}" in capsys.readouterr().err
+
+
 def test_timing_the_epochs_does_not_change_the_run(examples, fake_mat):
     train_handwritten, compare_batchnorm = examples
     X, y, _ = train_handwritten.load_data(fake_mat)
