@@ -82,7 +82,6 @@ def gradcheck(target, X, T=None, *, eps=1e-6, max_entries=None, seed=0):
     # Every forward pass in training mode moves BatchNorm's running statistics and draws from
     # the generator: take both back afterwards, so checking a model leaves it as it was.
     saved = target.get_weights() if callable(getattr(target, "get_weights", None)) else None
-    saved_classes = getattr(target, "classes_", None)   # the model's _check_data may learn them
     target_rng = getattr(target, "rng", None)
     replay = _replaying(target_rng)
     layers = target.layers if isinstance(target, Sequential) else [] if isinstance(target, Loss) else [target]
@@ -109,8 +108,6 @@ def gradcheck(target, X, T=None, *, eps=1e-6, max_entries=None, seed=0):
     finally:
         if saved is not None:
             target.set_weights(saved)
-        if isinstance(target, Sequential):
-            target.classes_ = saved_classes
         restore_seed_style()
         replay()
         if skipped_input_grad:

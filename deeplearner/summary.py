@@ -39,12 +39,9 @@ def summary_text(model):
 def _count(layer):
     """(trainable, non_trainable) for ``layer``, or None when its weights cannot be seen.
 
-    A layer frozen with ``layer.trainable = False`` counts all its parameters as non-trainable.
+    ``Layer.count_params`` already counts a frozen layer's parameters as non-trainable.
     Seed-style layers never call ``Layer.__init__`` and have no ``params`` of their own.
     """
     if "params" not in vars(layer) or not callable(getattr(layer, "count_params", None)):
         return None
-    trainable, non_trainable = layer.count_params()
-    if not getattr(layer, "trainable", True):
-        return 0, trainable + non_trainable
-    return trainable, non_trainable
+    return layer.count_params()
