@@ -11,18 +11,13 @@
 Read the source top to bottom: each file holds one idea (dense.py, batchnorm.py, ...).
 """
 
-from .activations import Activation, leaky_relu, relu, sigmoid, softmax, tanh
-from .batchnorm import BatchNorm
 from .callbacks import Callback, EarlyStopping
-from .dense import Dense
-from .dropout import Dropout
 from .gradcheck import gradcheck
-from .layer import Layer
+from .layers import Activation, BatchNorm, Dense, Dropout, Layer, leaky_relu, relu, sigmoid, softmax, tanh
 from .losses import CrossEntropyForSoftMax, Loss, MeanSquaredError
+from .model import Sequential, load_model
 from .optimizers import SGD, Adam, Optimizer, RMSprop
 from .safety import TrainingDivergedError
-from .saving import load_model
-from .sequential import Sequential
 
 __version__ = "0.1.0"
 

@@ -29,7 +29,7 @@ import copy
 import numpy as np
 
 from .losses import Loss
-from .sequential import Sequential
+from .model.sequential import Sequential
 
 
 class GradcheckResult:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from deeplearner import Activation, Dense, Dropout, leaky_relu, relu, sigmoid, softmax, tanh
-from deeplearner.activations import LeakyReLU
+from deeplearner.layers.activations import LeakyReLU
 
 
 def built(layer, n_in, seed=0, dtype=np.float64):

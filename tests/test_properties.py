@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deeplearner import SGD, Activation, BatchNorm, CrossEntropyForSoftMax, Dense, Sequential
-from deeplearner import training
+from deeplearner.model import training
 from deeplearner.targets import learn_classes, one_hot
 
 

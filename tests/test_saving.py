@@ -11,7 +11,7 @@ import pytest
 
 from deeplearner import (SGD, Activation, Adam, BatchNorm, CrossEntropyForSoftMax, Dense, Dropout, Layer,
                          MeanSquaredError, RMSprop, Sequential, load_model)
-from deeplearner.activations import LeakyReLU
+from deeplearner.layers.activations import LeakyReLU
 
 ACTIVATIONS = ["relu", "leaky_relu", "sigmoid", "tanh", "softmax"]
 

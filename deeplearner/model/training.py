@@ -14,8 +14,8 @@ import sys
 
 import numpy as np
 
-from .progress import ProgressReporter
-from .safety import DivergenceGuard, TrainingDivergedError, deferred_interrupt
+from ..progress import ProgressReporter
+from ..safety import DivergenceGuard, TrainingDivergedError, deferred_interrupt
 
 
 def batches(rng, n, batchsize, shuffle):

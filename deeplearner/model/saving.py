@@ -31,12 +31,12 @@ import secrets
 
 import numpy as np
 
-from .activations import Activation
-from .batchnorm import BatchNorm
-from .dense import Dense
-from .dropout import Dropout
-from .losses import CrossEntropyForSoftMax, MeanSquaredError
-from .optimizers import SGD, Adam, RMSprop
+from ..layers.activations import Activation
+from ..layers.batchnorm import BatchNorm
+from ..layers.dense import Dense
+from ..layers.dropout import Dropout
+from ..losses import CrossEntropyForSoftMax, MeanSquaredError
+from ..optimizers import SGD, Adam, RMSprop
 from .sequential import Sequential   # no cycle: sequential.py imports this module only inside save()
 
 FORMAT, FORMAT_VERSION = "deeplearner.Sequential", 1

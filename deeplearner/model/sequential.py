@@ -2,12 +2,12 @@
 
 import numpy as np
 
-from .activations import Activation, Softmax
-from .batchnorm import BatchNorm
+from ..layers.activations import Activation, Softmax
+from ..layers.batchnorm import BatchNorm
 from .summary import summary_text
-from .targets import encode
+from ..targets import encode
 from .training import train
-from .validation import check_positive_int, check_X, check_y
+from ..validation import check_positive_int, check_X, check_y
 
 
 class Sequential:

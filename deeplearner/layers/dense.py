@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 
-from .layer import Layer, column_sums
+from .base import Layer, column_sums
 
 INITIALIZERS = ("glorot_uniform", "he_normal")
 

@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-from .layer import Layer
+from .base import Layer
 
 
 class ReLU:

@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 
-from .layer import Layer
+from .base import Layer
 
 
 class Dropout(Layer):

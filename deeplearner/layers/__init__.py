@@ -1,0 +1,10 @@
+"""Layers, one concept per file: base.py holds the contract every layer follows."""
+
+from .activations import Activation, leaky_relu, relu, sigmoid, softmax, tanh
+from .base import Layer
+from .batchnorm import BatchNorm
+from .dense import Dense
+from .dropout import Dropout
+
+__all__ = ["Layer", "Dense", "Activation", "Dropout", "BatchNorm",
+           "relu", "leaky_relu", "sigmoid", "tanh", "softmax"]
