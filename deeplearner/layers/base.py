@@ -3,9 +3,21 @@
 A layer's life has three steps, as in Keras:
 
 1. ``__init__`` checks the hyperparameters (``Dense(units=100)``) and nothing else;
-2. ``build(input_dim, rng, dtype)`` runs once the model knows the layer's input width and
-   creates the weights;
+2. ``build(input_shape, rng, dtype)`` runs once the model knows the shape of the layer's input
+   and creates the weights;
 3. ``forward(X, training)`` and ``backward(dY)`` compute.
+
+Shapes. ``input_shape`` is the shape of *one sample*, without the batch axis:
+
+- an ``int`` n for a flat sample, a row of n features (as in the seed notebook, where
+  ``layer.inputshape`` is a width): X has shape (batch, n);
+- a ``tuple`` (channels, height, width) for an image: X has shape (batch, channels, height,
+  width), channels first, as in PyTorch and CS231n.
+
+``outputshape()`` answers in the same terms: an int for a flat output, a tuple for an image.
+So every layer written for flat rows keeps working unchanged. A layer that cannot take the
+shape it receives raises `ShapeError` from ``build``, saying what it received and what to do
+(a Dense after a Conv2D: "add Flatten() before it"); the model adds the layer's position.
 
 A built-in layer's ``backward`` only *computes* gradients: it fills ``self.grads`` (same keys
 as ``self.params``) and returns the gradient with respect to its input. The model hands
@@ -16,6 +28,8 @@ calls ``layer.setup(optimizer, loss)``, and such a layer may update its own para
 ``backward`` with ``copy.copy(optimizer).update(param, grad)``. Those layers often skip
 ``super().__init__()``, so nothing here may rely on attributes set in ``__init__``.
 """
+
+import numbers
 
 import numpy as np
 
@@ -31,8 +45,9 @@ class Layer:
         Gradient of the loss for each entry of ``params``, filled by ``backward``.
     buffers : dict of str -> ndarray
         Non-trainable state saved with the model (BatchNorm's running statistics).
-    inputshape : int
-        Width of the input, set by ``build``.
+    inputshape : int or tuple of int
+        The shape of one input sample, set by ``build``: an int width for flat rows, a tuple
+        (channels, height, width) for images.
     needs_input_grad : bool
         Whether ``backward`` must return dX. True by default; a model sets it to False on its
         first layer, whose dX would be the gradient for the data, which nothing reads. A layer
@@ -66,33 +81,34 @@ class Layer:
         """The name shown by ``Sequential.summary``."""
         return type(self).__name__
 
-    def build(self, input_dim, rng, dtype):
-        """Create the layer's weights for inputs of width ``input_dim``.
+    def build(self, input_shape, rng, dtype):
+        """Create the layer's weights for inputs whose samples have shape ``input_shape``.
 
         Parameters
         ----------
-        input_dim : int
-            Number of input features.
+        input_shape : int or tuple of int
+            The shape of one sample: an int (the number of features) for flat rows, a tuple
+            (channels, height, width) for images.
         rng : numpy.random.Generator
             The model's generator: the only source of randomness a layer may use.
         dtype : numpy dtype
             float32 or float64; every array the layer creates has this dtype.
         """
-        self.inputshape = input_dim
+        self.inputshape = input_shape
 
     def setup(self, optimizer, loss):
         """Seed-notebook hook, called after ``build``; built-in layers need nothing here."""
 
     def outputshape(self):
-        """Width of the output; the default keeps the input width."""
+        """The shape of one output sample (an int width, or a tuple); the default keeps the input's."""
         return self.inputshape
 
     def forward(self, X, training=True):
-        """X : ndarray of shape (batch, n_in) -> Y : ndarray of shape (batch, n_out)."""
+        """X : ndarray of shape (batch, *inputshape) -> Y : ndarray of shape (batch, *outputshape())."""
         raise NotImplementedError(f"{self.name} must define forward(X, training).")
 
     def backward(self, dY):
-        """dY : ndarray of shape (batch, n_out) -> dX : ndarray of shape (batch, n_in)."""
+        """dY : ndarray of shape (batch, *outputshape()) -> dX : ndarray of shape (batch, *inputshape)."""
         raise NotImplementedError(f"{self.name} must define backward(dY).")
 
     def count_params(self):
@@ -126,17 +142,35 @@ class Layer:
             np.copyto(own[key], value)
 
 
+class ShapeError(ValueError):
+    """A layer cannot take the input shape it was built with; the message says what to change."""
+
+
+def as_tuple(shape):
+    """The shape of one sample as a tuple: 400 -> (400,), (1, 20, 20) stays."""
+    return (int(shape),) if isinstance(shape, numbers.Integral) else tuple(int(n) for n in shape)
+
+
+def as_layer_shape(shape):
+    """The form a layer receives in ``build``: an int for a flat sample, else a tuple."""
+    shape = as_tuple(shape)
+    return shape[0] if len(shape) == 1 else shape
+
+
 def _arrays(layer, attribute):
     # getattr: layers in the seed's style may never have called Layer.__init__.
     return getattr(layer, attribute, {}).values()
 
 
 def column_sums(A, out=None):
-    """A : ndarray of shape (batch, n) -> sum_i A[i], ndarray of shape (n,).
+    """A : ndarray of shape (batch, n) -> sum_i A[i], ndarray of shape (n,). Only for 2-D A.
 
     The same numbers as ``A.sum(axis=0)``, written as the product ones^T A: BLAS reads A once,
     while ``sum(axis=0)`` adds one row at a time, 3-8x slower on layers 10-100 units wide.
     Dense (db) and BatchNorm (the mean and dbeta) use it.
     """
+    # On 4-D input ones @ A would sum over the wrong axis without any error: refuse it.
+    if A.ndim != 2:
+        raise ValueError(f"column_sums needs a 2-D array, received shape {A.shape}; reshape it first.")
     ones = np.ones(len(A), dtype=A.dtype)             # (batch,)
     return np.matmul(ones, A, out=out)                # (batch,) @ (batch, n) -> (n,)
