@@ -28,6 +28,7 @@ import copy
 
 import numpy as np
 
+from .layers import compat
 from .losses import Loss
 from .model.sequential import Sequential
 
@@ -60,7 +61,7 @@ def gradcheck(target, X, T=None, *, eps=1e-6, max_entries=None, seed=0):
     Parameters
     ----------
     target : Layer (built), Loss or Sequential, in float64
-    X : ndarray of shape (batch, n_in)
+    X : ndarray of shape (batch, *input_shape)
         The input (for a loss: the predictions or logits it receives).
     T : ndarray, needed for a loss or a model
         Targets for a loss; labels or targets for a model, as ``fit`` takes them.
@@ -122,7 +123,7 @@ def _seed_style_snapshot(layers, rng):
     replace them, and its optimizer copies' state, inside backward: only a deep copy of all its
     attributes can take that back.
     """
-    seed_style = [(i, layer) for i, layer in enumerate(layers) if "params" not in vars(layer)]
+    seed_style = [(i, layer) for i, layer in enumerate(layers) if compat.is_seed_style(layer)]
     # The memo {id(rng): rng} makes deepcopy keep a reference to the model's generator as that
     # very generator, not a detached copy of it. A fresh memo each time: deepcopy fills it.
     saved = [(layer, copy.deepcopy(vars(layer), {id(rng): rng})) for _, layer in seed_style]
@@ -131,7 +132,7 @@ def _seed_style_snapshot(layers, rng):
         for layer, state in saved:
             vars(layer).clear()
             vars(layer).update(copy.deepcopy(state, {id(rng): rng}))   # the snapshot stays intact
-    names = [f"{i}.{getattr(layer, 'name', type(layer).__name__)}" for i, layer in seed_style]
+    names = [f"{i}.{compat.layer_name(layer)}" for i, layer in seed_style]
     return restore, names
 
 
@@ -151,13 +152,13 @@ def _replaying(rng):
 
 
 def _layer_problem(layer, X, rng, replay):
-    params = getattr(layer, "params", {})
+    params = compat.params_of(layer)
     _require_float64(params, "parameter")
     G = rng.standard_normal(layer.forward(X, True).shape)   # random upstream gradient
     replay()
     layer.forward(X, True)
     analytic = {"X": layer.backward(G)}
-    analytic.update({name: grad.copy() for name, grad in getattr(layer, "grads", {}).items()})
+    analytic.update({name: grad.copy() for name, grad in compat.grads_of(layer).items()})
 
     def f():
         replay()
@@ -176,19 +177,15 @@ def _model_problem(model, X, y, replay):
         raise ValueError("gradcheck of a model needs the targets: gradcheck(model, X, y).")
     if model.dtype != np.float64:
         raise ValueError("gradcheck needs a float64 model: build it with dtype=np.float64.")
-    X_checked, T, _ = model._check_data(X, y, learn=True)   # classes_ stays as it is
-    X[...] = X_checked
-
+    # compute_loss and compute_gradients learn no classes_: the model stays as it is.
     def f():
         replay()
-        return model.loss.forward(model._forward(X, True, model._body), T)
-    f()
-    dY = model.loss.backward()
-    for layer in reversed(model._body):
-        dY = layer.backward(dY)
-    analytic, arrays = {"X": dY}, {"X": X}
+        return model.compute_loss(X, y)
+    replay()
+    _, dX = model.compute_gradients(X, y)
+    analytic, arrays = {"X": dX}, {"X": X}
     for i, layer in enumerate(model.layers):
-        for name, param in getattr(layer, "params", {}).items():
+        for name, param in compat.params_of(layer).items():
             analytic[f"{i}.{name}"] = layer.grads[name].copy()
             arrays[f"{i}.{name}"] = param
     return f, analytic, arrays

@@ -12,6 +12,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from .layers import compat
+
 
 class TrainingDivergedError(FloatingPointError):
     """The training loss became NaN or infinite; the model was rolled back before the step."""
@@ -32,7 +34,7 @@ class DivergenceGuard:
 
     def __init__(self, layers):
         self.live = [array for layer in layers
-                     for group in (getattr(layer, "params", {}), getattr(layer, "buffers", {}))
+                     for group in (compat.params_of(layer), compat.buffers_of(layer))
                      for array in group.values()]
         self.good = [array.copy() for array in self.live]
         self.pending = [np.empty_like(array) for array in self.live]

@@ -8,38 +8,46 @@ import numbers
 import numpy as np
 
 
-def check_X(X, n_features, dtype, name="X", convert=True):
-    """Return ``X`` as a finite 2-D array of ``dtype`` with ``n_features`` columns.
+def check_input_shape(shape, name="input_shape"):
+    """A model's ``input_shape``: a positive int, or a tuple of positive ints -> a tuple."""
+    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
+        shape = (shape,)
+    ok = (isinstance(shape, (tuple, list)) and 1 <= len(shape) and
+          all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1 for n in shape))
+    if not ok:
+        raise ValueError(f"Sequential: {name} must be a positive integer (the number of features) or a tuple "
+                         f"of them (channels, height, width), received {name}={shape!r}. Examples: "
+                         f"{name}=400, {name}=(1, 20, 20).")
+    return tuple(int(n) for n in shape)
 
-    X : array-like of shape (n_samples, n_features)
+
+def check_X(X, input_shape, dtype, name="X", convert=True):
+    """Return ``X`` as a finite array of ``dtype`` of shape ``(n_samples, *input_shape)``.
+
+    X : array-like of shape (n_samples, n_features) for a flat model, or
+        (n_samples, channels, height, width) for an image model (``input_shape`` a tuple)
     convert : bool
         Cast to ``dtype`` here (fit: once for all epochs). With False the caller casts chunk
         by chunk, so predicting on a huge float64 array never holds a second full copy.
     """
+    expected = f"(n_samples, {', '.join(map(str, input_shape))})"
     try:
         X = np.asarray(X)
     except ValueError as error:   # ragged nested lists
-        raise ValueError(f"{name} must be a 2-D array of numbers of shape (n_samples, {n_features}); "
+        raise ValueError(f"{name} must be an array of numbers of shape {expected}; "
                          f"it could not be converted ({error}).") from None
     if X.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold numbers, received an array of dtype {X.dtype}. "
                         f"Convert it first, e.g. {name}.astype(float), after encoding any text columns.")
-    if X.ndim != 2:
+    if X.ndim != 1 + len(input_shape) or X.shape[1:] != tuple(input_shape):
         if X.ndim == 0:
-            hint = " Pass a table of samples, one row each, not a single number."
-        elif X.ndim == 1:
-            hint = (f" If these are {X.shape[0]} samples of one feature use {name}.reshape(-1, 1); if this "
-                    f"is one sample use {name}.reshape(1, -1).")
-        else:
-            hint = f" Flatten each sample first, e.g. {name}.reshape(len({name}), -1)."
-        raise ValueError(f"{name} must be a 2-D array of shape (n_samples, {n_features}), received an array "
-                         f"of shape {X.shape}.{hint}")
+            raise ValueError(f"{name} must be an array of shape {expected}, received a single number. "
+                             f"Pass a table of samples, one row each.")
+        if X.ndim >= 1 and X.shape[0] == 0:
+            raise ValueError(f"{name} is empty (shape {X.shape}): pass at least one sample.")
+        raise ValueError(_shape_problem(X.shape, tuple(input_shape), name, expected))
     if X.shape[0] == 0:
         raise ValueError(f"{name} is empty (shape {X.shape}): pass at least one sample.")
-    if X.shape[1] != n_features:
-        raise ValueError(f"{name} has {X.shape[1]} features per sample, but the model expects "
-                         f"{n_features} (its input_dim). Pass data with {n_features} columns, or build the "
-                         f"model with input_dim={X.shape[1]}.")
     if convert:
         X = X.astype(dtype, copy=False)
     # A sum is finite only if every term is, so one pass with no (n, d) temporary settles the
@@ -48,9 +56,47 @@ def check_X(X, n_features, dtype, name="X", convert=True):
         suspicious = X.dtype.kind == "f" and not np.isfinite(X.sum(dtype=np.float64))
     if suspicious and not np.isfinite(X).all():
         bad = np.argwhere(~np.isfinite(X))
-        raise ValueError(f"{name} contains {len(bad)} NaN or infinite values (the first at row {bad[0][0]}, "
-                         f"column {bad[0][1]}). Remove those rows or fill the gaps in, e.g. with the column mean.")
+        if X.ndim == 2:
+            where, fix = f"row {bad[0][0]}, column {bad[0][1]}", "rows or fill the gaps in, e.g. with the column mean"
+        else:
+            index = ", ".join(str(int(i)) for i in bad[0])
+            axes = "(sample, channel, row, column)" if X.ndim == 4 else "index"
+            where, fix = f"{axes} ({index})", "samples or fill the gaps in, e.g. with the mean pixel"
+        raise ValueError(f"{name} contains {len(bad)} NaN or infinite values (the first at {where}). "
+                         f"Remove those {fix}.")
     return X
+
+
+def _shape_problem(shape, input_shape, name, expected):
+    """The message for X of the wrong shape: what was expected, what came, and the likely fix."""
+    received = f"{name} must have shape {expected}, received shape {shape}."
+    per_sample, n = shape[1:], int(np.prod(input_shape))
+    if len(input_shape) == 1:                                  # a flat model
+        received = f"{name} must be a 2-D array of shape {expected}, received an array of shape {shape}."
+        if len(shape) == 1:
+            return (f"{received} If these are {shape[0]} samples of one feature use {name}.reshape(-1, 1); "
+                    f"if this is one sample use {name}.reshape(1, -1).")
+        if len(shape) == 2:
+            return (f"{name} has {shape[1]} features per sample, but the model expects {input_shape[0]} (its "
+                    f"input_dim). Pass data with {input_shape[0]} columns, or build the model with "
+                    f"input_dim={shape[1]}.")
+        return (f"{received} Flatten each sample first, e.g. {name}.reshape(len({name}), -1), or build an "
+                f"image model with input_shape={per_sample} and Flatten() before its first Dense.")
+    if len(input_shape) == 3:                                  # an image model (channels, height, width)
+        c, h, w = input_shape
+        if per_sample == (h, w) and c == 1:
+            return (f"{received} The images have no channel axis: add one with {name}[:, None] "
+                    f"(shape (n, 1, {h}, {w})).")
+        if per_sample == (h, w, c):
+            return (f"{received} The images look channels-last (n, height, width, channels); deeplearner takes "
+                    f"channels first: pass {name}.transpose(0, 3, 1, 2).")
+        if per_sample == (n,):
+            return (f"{received} Each sample is a flat row of {n} values, but this image model takes "
+                    f"(channels, height, width) = {input_shape}. Fold the rows into images, e.g. "
+                    f"{name}.reshape(-1, {c}, {h}, {w}) for row-major pixels, or "
+                    f"deeplearner.datasets.to_images({name})[:, None] for the column-major 20x20 digits of "
+                    f"handwritten.mat.")
+    return f"{received} Pass samples of shape {input_shape}, or build the model with input_shape={per_sample}."
 
 
 def check_y(y, n_samples, name="y", X_name="X"):

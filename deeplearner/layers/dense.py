@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 
-from .base import Layer, column_sums
+from .base import Layer, ShapeError, column_sums
 
 INITIALIZERS = ("glorot_uniform", "he_normal")
 
@@ -52,9 +52,12 @@ class Dense(Layer):
     def get_config(self):
         return {"units": self.units, "init": self.init}
 
-    def build(self, input_dim, rng, dtype):
-        super().build(input_dim, rng, dtype)
-        n_in, n_out = input_dim, self.units
+    def build(self, input_shape, rng, dtype):
+        if not isinstance(input_shape, numbers.Integral):
+            raise ShapeError(f"Dense takes flat rows, but its input has shape {tuple(input_shape)} per "
+                             f"sample (images?). Add Flatten() before it.")
+        super().build(input_shape, rng, dtype)
+        n_in, n_out = input_shape, self.units
         if self.init == "glorot_uniform":
             limit = np.sqrt(6.0 / (n_in + n_out))
             W = rng.uniform(-limit, limit, size=(n_in, n_out))

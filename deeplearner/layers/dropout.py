@@ -37,12 +37,12 @@ class Dropout(Layer):
     def get_config(self):
         return {"rate": self.rate}
 
-    def build(self, input_dim, rng, dtype):
-        super().build(input_dim, rng, dtype)
+    def build(self, input_shape, rng, dtype):
+        super().build(input_shape, rng, dtype)
         self.rng = rng
 
     def forward(self, X, training=True):
-        """X : ndarray of shape (batch, n) -> Y : ndarray of shape (batch, n)."""
+        """X : ndarray of shape (batch, ...), rows or images -> Y : ndarray of X's shape."""
         if not training or self.rate == 0:
             self.mask = None
             return X
@@ -52,5 +52,5 @@ class Dropout(Layer):
         return X * self.mask
 
     def backward(self, dY):
-        """dY : ndarray of shape (batch, n) -> dX : ndarray of shape (batch, n)."""
+        """dY : ndarray of shape (batch, ...) -> dX : ndarray of dY's shape."""
         return dY if self.mask is None else dY * self.mask

@@ -4,7 +4,8 @@ The file is a plain NumPy archive (``np.savez``) and is read with ``allow_pickle
 loading a file never runs code from it. It holds:
 
 - ``deeplearner_model``: one JSON string (a 0-d unicode array) with everything that is not an
-  array: the format marker and version, ``input_dim``, ``dtype``, ``seed``, the class and
+  array: the format marker and version, ``input_shape`` (a list; files written before images
+  hold an int ``input_dim``, which still loads), ``dtype``, ``seed``, the class and
   constructor arguments (``get_config()``) of each layer, of the optimizer and of the loss,
   ``history_``, the state of the model's random generator, and the names of the arrays below;
 - ``layers/<i>/<name>``: every parameter and buffer of layer i (``layer.get_weights()``),
@@ -16,13 +17,15 @@ loading a file never runs code from it. It holds:
 Weights, optimizer state and generator state together make a loaded model continue training
 exactly as the original would have.
 
-Built-in classes are found by name. Any other class (your own layer, optimizer or loss) must
+Built-in classes are found by name among deeplearner's public names (``deeplearner.__all__``),
+so a new layer needs no entry here. Any other class (your own layer, optimizer or loss) must
 return its constructor arguments from ``get_config()``, and you hand the class to the loader:
 ``load_model(path, custom_objects={"MyLayer": MyLayer})``, as in Keras. A layer's arrays are
 saved only from ``self.params`` and ``self.buffers``: a seed-style layer that keeps its weights in
 plain attributes is refused, rather than saved without them.
 """
 
+import importlib
 import inspect
 import json
 import numbers
@@ -31,18 +34,21 @@ import secrets
 
 import numpy as np
 
-from ..layers.activations import Activation
-from ..layers.batchnorm import BatchNorm
-from ..layers.dense import Dense
-from ..layers.dropout import Dropout
-from ..losses import CrossEntropyForSoftMax, MeanSquaredError
-from ..optimizers import SGD, Adam, RMSprop
-from .sequential import Sequential   # no cycle: sequential.py imports this module only inside save()
+from ..layers import compat
 
 FORMAT, FORMAT_VERSION = "deeplearner.Sequential", 1
 HEADER = "deeplearner_model"   # the JSON entry; a file without it is not a deeplearner model
-BUILT_IN = {cls.__name__: cls for cls in (Dense, Activation, Dropout, BatchNorm, SGD, Adam, RMSprop,
-                                          CrossEntropyForSoftMax, MeanSquaredError)}
+
+
+def built_in(name):
+    """The deeplearner class called ``name`` (Dense, SGD, Sequential, ...), or None.
+
+    Looked up in the package's public names at call time, when the package is fully imported:
+    this module imports none of the classes it saves, so nothing imports in a circle.
+    """
+    package = importlib.import_module("deeplearner")
+    cls = getattr(package, name, None)
+    return cls if isinstance(cls, type) and name in package.__all__ else None
 
 
 def save_model(model, path):
@@ -57,7 +63,7 @@ def save_model(model, path):
     for i, layer in enumerate(model.layers):
         where = f"layer {i} ({type(layer).__name__})"
         entry = _describe(layer, where)
-        if not callable(getattr(layer, "get_weights", None)):
+        if not callable(getattr(layer, "get_weights", None)):   # a seed-style layer not derived from Layer
             raise ValueError(f"save_model: {where} has no get_weights(), so its weights cannot be saved. "
                              f"Derive it from deeplearner.Layer and keep its arrays in self.params "
                              f"(trained) and self.buffers (not trained).")
@@ -90,7 +96,7 @@ def save_model(model, path):
     seed = model.seed
     header = {
         "format": FORMAT, "format_version": FORMAT_VERSION,
-        "input_dim": model.input_dim, "dtype": model.dtype.name,
+        "input_shape": list(model.input_shape), "dtype": model.dtype.name,
         # Only an int seed is kept; the generator's exact state below is what continues training.
         "seed": int(seed) if isinstance(seed, numbers.Integral) else None,
         "layers": layers, "optimizer": optimizer, "loss": _describe(model.loss, "the loss"),
@@ -151,16 +157,14 @@ def _refuse_unsaved_arrays(layer, where):
     get_weights() sees only params and buffers, so such a layer would be saved without its
     weights and the loaded model would predict differently.
     """
-    if "params" in vars(layer):
-        return
-    attributes = sorted(name for name, value in vars(layer).items() if isinstance(value, np.ndarray))
+    attributes = compat.plain_arrays(layer)
     if attributes:
         raise ValueError(
             f"save_model: {where} keeps arrays in plain attributes {attributes} and has no self.params, so "
             f"the file would hold none of them and the loaded model would predict differently. Keep trained "
             f"arrays in self.params (and state that is not trained, such as running statistics, in "
             f"self.buffers) so they can be saved: call super().__init__() in __init__ and create the arrays "
-            f"in build(input_dim, rng, dtype). Arrays that only cache a batch (self.X) may stay attributes.")
+            f"in build(input_shape, rng, dtype). Arrays that only cache a batch (self.X) may stay attributes.")
 
 
 def _describe(obj, where):
@@ -182,13 +186,13 @@ def _describe(obj, where):
                          f"does not define get_config(). Add a method get_config(self) that returns those "
                          f"arguments as a dict, e.g. {{'units': self.units}}, and load the file with "
                          f"load_model(path, custom_objects={{'{cls.__name__}': {cls.__name__}}}).")
-    return {"class": cls.__name__, "custom": BUILT_IN.get(cls.__name__) is not cls, "config": config}
+    return {"class": cls.__name__, "custom": built_in(cls.__name__) is not cls, "config": config}
 
 
 def _construct(entry, custom_objects, where):
     """Call the class named in ``entry`` with its saved constructor arguments."""
     name = entry["class"]
-    cls = custom_objects.get(name) or (None if entry["custom"] else BUILT_IN.get(name))
+    cls = custom_objects.get(name) or (None if entry["custom"] else built_in(name))
     if cls is None:
         raise ValueError(f"{where} is a {name}, which is not built into deeplearner. Pass its class: "
                          f"load_model(path, custom_objects={{'{name}': {name}}}).")
@@ -201,8 +205,10 @@ def _rebuild(header, arrays, custom_objects, path):
         layers.append(_construct(entry, custom_objects, f"layer {i}"))
     optimizer = _construct(header["optimizer"], custom_objects, "the optimizer")
     loss = _construct(header["loss"], custom_objects, "the loss")
-    model = Sequential(layers, optimizer, loss, input_dim=header["input_dim"], seed=header["seed"],
-                       dtype=np.dtype(header["dtype"]))
+    # Files from before images hold "input_dim", an int.
+    input_shape = header["input_shape"] if "input_shape" in header else header["input_dim"]
+    model = built_in("Sequential")(layers, optimizer, loss, input_shape=input_shape, seed=header["seed"],
+                                   dtype=np.dtype(header["dtype"]))
 
     # Building drew fresh weights from the generator; now overwrite them and the generator state.
     for i, (layer, entry) in enumerate(zip(model.layers, header["layers"])):

@@ -2,12 +2,14 @@
 
 import numpy as np
 
+from ..layers import compat
 from ..layers.activations import Activation, Softmax
-from ..layers.batchnorm import BatchNorm
-from .summary import summary_text
+from ..layers.base import ShapeError, as_layer_shape, as_tuple
 from ..targets import encode
+from ..validation import check_input_shape, check_positive_int, check_X, check_y
+from .saving import save_model
+from .summary import summary_text
 from .training import train
-from ..validation import check_positive_int, check_X, check_y
 
 
 class Sequential:
@@ -16,13 +18,16 @@ class Sequential:
     Parameters
     ----------
     layers : list of Layer
-        Built here, in order: each layer learns its input width from the one before.
+        Built here, in order: each layer learns its input shape from the one before.
     optimizer : Optimizer
         Changes the parameters after each batch, e.g. ``SGD(learning_rate=0.1, momentum=0.9)``.
     loss : Loss
         ``CrossEntropyForSoftMax()`` (last layer ``Activation("softmax")``) or ``MeanSquaredError()``.
-    input_dim : int
-        Number of features per sample.
+    input_shape : int or tuple of int
+        The shape of one sample, without the batch axis: an int for flat rows (the number of
+        features, as the seed passes ``X.shape[1]``), or ``(channels, height, width)`` for
+        images, channels first: ``input_shape=(1, 20, 20)`` takes X of shape (n, 1, 20, 20).
+        ``input_dim=`` is accepted as another name for it.
     seed : int or None
         Seeds the model's one random generator, ``rng``: weight initialization, Dropout masks and
         the shuffling in ``fit`` all draw from it, so one seed fixes the whole run.
@@ -39,7 +44,8 @@ class Sequential:
 
     predict_batchsize = 8192   # rows per chunk in evaluate/predict: bounded memory on any input size
 
-    def __init__(self, layers, optimizer, loss, input_dim, seed=None, dtype=np.float64):
+    def __init__(self, layers, optimizer, loss, input_shape=None, seed=None, dtype=np.float64, *,
+                 input_dim=None):
         self.layers = _check_layers(layers)
         for role, obj, methods, example in (("optimizer", optimizer, ("step",), "SGD(learning_rate=0.1)"),
                                             ("loss", loss, ("forward", "backward"), "CrossEntropyForSoftMax()")):
@@ -48,7 +54,12 @@ class Sequential:
             if not all(callable(getattr(obj, method, None)) for method in methods):
                 raise TypeError(f"Sequential: {role}={obj!r} does not look like a deeplearner {role}. "
                                 f"Pass e.g. {example}.")
-        self.input_dim = check_positive_int(input_dim, "input_dim", owner="Sequential", example=400)
+        if (input_shape is None) == (input_dim is None):
+            raise TypeError("Sequential: pass the shape of one sample once, as input_shape (e.g. input_shape=400 "
+                            "for rows of 400 features, input_shape=(1, 20, 20) for images) or as input_dim=400"
+                            + (", not both." if input_shape is not None else "."))
+        self.input_shape = check_input_shape(input_shape if input_dim is None else input_dim,
+                                             "input_shape" if input_dim is None else "input_dim")
         try:
             self.dtype = np.dtype(dtype)
         except TypeError:
@@ -65,21 +76,29 @@ class Sequential:
         self.history_ = None
         self._build()
 
+    @property
+    def input_dim(self):
+        """The shape of one sample as layers see it: an int for flat rows, a tuple for images."""
+        return as_layer_shape(self.input_shape)
+
     def _build(self):
-        """Give each layer its input width, in order; record the widths for the summary."""
-        self.input_dims, self.output_dims = [], []
-        n_in = self.input_dim
-        for layer in self.layers:
-            if callable(getattr(layer, "build", None)):
-                layer.build(n_in, self.rng, self.dtype)
-            else:
-                layer.inputshape = n_in
-            if callable(getattr(layer, "setup", None)):
-                layer.setup(self.optimizer, self.loss)   # the seed notebook's hook
-            self.input_dims.append(n_in)
-            n_in = layer.outputshape()
-            self.output_dims.append(n_in)
-        self.n_outputs = n_in
+        """Give each layer its input shape, in order; record the shapes (as tuples) for the summary."""
+        self.input_shapes, self.output_shapes = [], []
+        shape = self.input_shape
+        for i, layer in enumerate(self.layers):
+            try:
+                compat.build(layer, as_layer_shape(shape), self.rng, self.dtype, self.optimizer, self.loss)
+            except ShapeError as error:
+                raise ShapeError(f"Sequential: layer {i} ({compat.layer_name(layer)}) received samples of shape "
+                                 f"{shape}: {error}") from None
+            self.input_shapes.append(shape)
+            shape = as_tuple(layer.outputshape())
+            self.output_shapes.append(shape)
+        if len(shape) != 1:
+            raise ShapeError(f"Sequential: the last layer ({compat.layer_name(self.layers[-1])}) gives samples of "
+                             f"shape {shape}, but a loss compares flat rows. Add Flatten() and a Dense layer "
+                             f"before the output, e.g. Flatten(), Dense(10), Activation('softmax').")
+        self.n_outputs = shape[0]
 
         # With a fused loss the model trains on the logits: it runs every layer but the final
         # softmax, and back-propagation starts from the loss's dL/dZ = (P - T) / batch.
@@ -113,8 +132,8 @@ class Sequential:
         """The trainable arrays and their gradients, as two dicts keyed "layer_index.name"."""
         params, grads = {}, {}
         for i, layer in enumerate(self.layers):
-            if getattr(layer, "trainable", True):
-                for name, value in getattr(layer, "params", {}).items():
+            if compat.is_trainable(layer):
+                for name, value in compat.params_of(layer).items():
                     params[f"{i}.{name}"] = value
                     grads[f"{i}.{name}"] = layer.grads[name]
         return params, grads
@@ -131,10 +150,33 @@ class Sequential:
         self.optimizer.step(*self._parameters())
         return loss, output
 
+    def compute_loss(self, X, y, training=True):
+        """The loss on (X, y) as one batch, in training mode by default; no parameter changes.
+
+        In training mode BatchNorm uses (and moves its running statistics with) the batch's own
+        statistics and Dropout draws masks, exactly as a step of ``fit`` would. ``gradcheck``
+        differentiates this function numerically.
+        """
+        X, T, _ = self._check_data(X, y, learn=True)
+        return self.loss.forward(self._forward(X, training, self._body), T)
+
+    def compute_gradients(self, X, y):
+        """Forward in training mode, loss, backward: return ``(loss, dX)`` and fill every layer's grads.
+
+        The gradients are those a step of ``fit`` would hand the optimizer, which is not called.
+        dX (of X's shape) is None when the first layer skips it (``needs_input_grad`` is False).
+        """
+        X, T, _ = self._check_data(X, y, learn=True)
+        loss = self.loss.forward(self._forward(X, True, self._body), T)
+        dY = self.loss.backward()
+        for layer in reversed(self._body):
+            dY = layer.backward(dY)
+        return loss, dY
+
     def train_on_batch(self, X, y):
         """Run one optimizer step on the batch (X, y) and return its loss (before the step).
 
-        X : array-like of shape (batch, input_dim); y : labels of shape (batch,) or (batch, 1),
+        X : array-like of shape (batch, *input_shape); y : labels of shape (batch,) or (batch, 1),
         or targets of shape (batch, n_out).
         """
         X, T, classes = self._check_data(X, y, learn=True)
@@ -144,13 +186,20 @@ class Sequential:
         return loss
 
     def _check_batchnorm_batches(self, n_samples, batchsize):
-        """BatchNorm estimates a variance per batch: refuse up front what would give it one sample."""
+        """Refuse up front a batch smaller than a layer's ``min_training_batch``.
+
+        BatchNorm on flat rows needs 2 samples to estimate a variance; on images one sample
+        already has height * width values per channel, so its minimum is 1.
+        """
+        smallest = min(n_samples, batchsize)
         for i, layer in enumerate(self.layers):
-            if isinstance(layer, BatchNorm) and min(n_samples, batchsize) < 2:
-                problem = (f"received {n_samples} training sample in X. Pass at least 2 samples" if n_samples < 2
-                           else f"received batchsize={batchsize}. Use batchsize=2 or more (32 is usual)")
-                raise ValueError(f"BatchNorm (layer {i}) needs at least 2 samples per batch in training, "
-                                 f"{problem}, or remove BatchNorm.")
+            need = getattr(layer, "min_training_batch", 1)
+            if smallest < need:
+                problem = (f"received {n_samples} training sample in X. Pass at least {need} samples"
+                           if n_samples < need else
+                           f"received batchsize={batchsize}. Use batchsize={need} or more (32 is usual)")
+                raise ValueError(f"{compat.layer_name(layer)} (layer {i}) needs at least {need} samples per batch "
+                                 f"in training, {problem}, or remove it.")
 
     # ---------------------------------------------------------------- data in, labels out
     def _check_data(self, X, y, learn=False, X_name="X", y_name="y", convert=True, classes=None):
@@ -158,7 +207,7 @@ class Sequential:
 
         ``self.classes_`` is not changed here: the caller keeps the classes once all its checks pass.
         """
-        X = check_X(X, self.input_dim, self.dtype, name=X_name, convert=convert)
+        X = check_X(X, self.input_shape, self.dtype, name=X_name, convert=convert)
         y = check_y(y, len(X), name=y_name, X_name=X_name)
         return (X, *encode(y, self.n_outputs, self.classes_ if classes is None else classes, learn,
                            getattr(self.loss, "takes_logits", False), self.dtype, name=y_name))
@@ -173,18 +222,18 @@ class Sequential:
             yield rows, X[rows].astype(self.dtype, copy=False)
 
     def predict_proba(self, X):
-        """X : array-like of shape (n, input_dim) -> ndarray of shape (n, n_out), inference mode.
+        """X : array-like of shape (n, *input_shape) -> ndarray of shape (n, n_out), inference mode.
 
         With a softmax output, row i holds the probability of each class ``classes_[k]``.
         """
-        X = check_X(X, self.input_dim, self.dtype, convert=False)
+        X = check_X(X, self.input_shape, self.dtype, convert=False)
         Y = np.empty((len(X), self.n_outputs), dtype=self.dtype)
         for rows, chunk in self._chunks(X):
             Y[rows] = self._forward(chunk, False, self.layers)
         return Y
 
     def predict(self, X):
-        """X : array-like of shape (n, input_dim) -> labels of shape (n,) from ``classes_``.
+        """X : array-like of shape (n, *input_shape) -> labels of shape (n,) from ``classes_``.
 
         For a regression model (no ``classes_``) this is the raw output, shape (n, n_out).
         """
@@ -225,7 +274,8 @@ class Sequential:
 
         Parameters
         ----------
-        X : array-like of shape (n, input_dim)
+        X : array-like of shape (n, *input_shape)
+            Rows of features, or images (n, channels, height, width) for an image model.
         y : labels of shape (n,) or (n, 1) (integers, strings or booleans), one-hot rows of shape
             (n, n_out), or regression targets of shape (n, n_out).
         X_valid, y_valid : optional validation data, evaluated after every epoch in inference mode.
@@ -304,7 +354,6 @@ class Sequential:
         ``deeplearner.load_model(path)`` gives it back, ready to predict or to keep training;
         saving.py describes the file.
         """
-        from .saving import save_model   # imported here because saving.py imports this module
         save_model(self, path)
 
 
@@ -331,7 +380,7 @@ def _check_layers(layers):
             # A layer keeps what its forward pass saw for its backward pass: one object in two
             # places would hand the first place the second place's input.
             raise ValueError(f"Sequential: layer {i} is the same object as layer {seen[id(layer)]} "
-                             f"({getattr(layer, 'name', type(layer).__name__)}). Each position needs its own "
+                             f"({compat.layer_name(layer)}). Each position needs its own "
                              f"layer: write Activation('tanh') twice instead of reusing one.")
         seen[id(layer)] = i
     return layers

@@ -2,18 +2,20 @@
 
 from terminaltables import AsciiTable
 
+from ..layers import compat
+
 
 def summary_text(model):
     """Return the summary of ``model`` as a string.
 
     A row per layer (name, input shape, output shape, parameters), then the totals. Shapes read
-    ``(None, n)`` as in Keras: None is the batch size, free until data arrives. Non-trainable
-    parameters are the ones the optimizer never changes (BatchNorm's running statistics).
+    ``(None, n)`` or ``(None, channels, height, width)`` as in Keras: None is the batch size, free
+    until data arrives. Non-trainable parameters are the ones the optimizer never changes (BatchNorm's running statistics).
     """
     rows = [["Layer", "Input shape", "Output shape", "Params"]]
     trainable = non_trainable = 0
     uncounted = False
-    for layer, n_in, n_out in zip(model.layers, model.input_dims, model.output_dims):
+    for layer, shape_in, shape_out in zip(model.layers, model.input_shapes, model.output_shapes):
         counts = _count(layer)
         if counts is None:
             uncounted = True
@@ -22,7 +24,7 @@ def summary_text(model):
             trainable += counts[0]
             non_trainable += counts[1]
             shown = f"{sum(counts):,}"
-        rows.append([getattr(layer, "name", type(layer).__name__), f"(None, {n_in})", f"(None, {n_out})", shown])
+        rows.append([compat.layer_name(layer), _shown(shape_in), _shown(shape_out), shown])
     table = AsciiTable(rows, title=" Model summary ")
     table.justify_columns = {3: "right"}
     lines = [table.table,
@@ -42,6 +44,11 @@ def _count(layer):
     ``Layer.count_params`` already counts a frozen layer's parameters as non-trainable.
     Seed-style layers never call ``Layer.__init__`` and have no ``params`` of their own.
     """
-    if "params" not in vars(layer) or not callable(getattr(layer, "count_params", None)):
+    if compat.is_seed_style(layer) or not callable(getattr(layer, "count_params", None)):
         return None
     return layer.count_params()
+
+
+def _shown(shape):
+    """(400,) -> "(None, 400)"; (1, 20, 20) -> "(None, 1, 20, 20)": None stands for the batch."""
+    return "(" + ", ".join(["None", *map(str, shape)]) + ")"

@@ -91,7 +91,7 @@ def run_epoch(model, X, T, batchsize, shuffle, guard, interrupt, epoch):
         # batches: X[rows] would allocate fresh memory every batch (3.2 MB for 1000 x 400 in
         # float64), and fresh memory costs page faults, 18% of a float64 epoch here.
         rows_max = min(batchsize + 1, len(X))   # + 1: a last single row joins the batch before
-        X_buffer = np.empty((rows_max, X.shape[1]), dtype=X.dtype)
+        X_buffer = np.empty((rows_max, *X.shape[1:]), dtype=X.dtype)   # rows or images
         T_buffer = np.empty((rows_max, T.shape[1]), dtype=T.dtype)
     for number, rows in enumerate(batches(model.rng, len(X), batchsize, shuffle), start=1):
         if interrupt.requested:
