@@ -3,6 +3,7 @@
 Every message says what was expected, what was received, and how to fix it.
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -120,8 +121,42 @@ def check_y(y, n_samples, name="y", X_name="X"):
     return y
 
 
+def check_real(owner, name, value, low=-math.inf, high=math.inf, *, low_open=False, high_open=True,
+               integer=False, must=None, hint=""):
+    """Return ``value`` as a float (an int if ``integer``) when it is a real number in the interval.
+
+    The interval runs from ``low`` to ``high``, closed at ``low`` and open at ``high`` unless
+    ``low_open`` / ``high_open`` say otherwise. A bool is refused although Python counts it as an
+    int (``Dropout(True)`` is a mistake, not a rate of 1), and so are NaN and the infinities.
+    Otherwise raises ``ValueError("{owner}: {name} must be {must}, received {name}={value!r}.{hint}")``,
+    where ``must`` describes the interval unless given, e.g. "a number in [0, 1)", "a positive
+    number", "a positive integer".
+    """
+    number = None
+    if isinstance(value, numbers.Integral if integer else numbers.Real) and not isinstance(value, bool):
+        try:
+            number = int(value) if integer else float(value)
+        except OverflowError:          # an int beyond float's range, e.g. 10**400: refused below
+            pass
+    ok = (number is not None and (integer or math.isfinite(number))
+          and (low < number if low_open else low <= number) and (number < high if high_open else number <= high))
+    if not ok:
+        raise ValueError(f"{owner}: {name} must be {must or _interval(low, high, low_open, high_open, integer)}, "
+                         f"received {name}={value!r}.{hint}")
+    return number
+
+
+def _interval(low, high, low_open, high_open, integer):
+    """Words for an interval: "a positive integer", "an integer >= 0", "a number in [0, 1)", ..."""
+    if high == math.inf and not low_open and integer:
+        return "a positive integer" if low == 1 else f"an integer >= {low}"
+    if high == math.inf and low_open and low == 0 and not integer:
+        return "a positive number"
+    brackets = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    return f"{'an integer' if integer else 'a number'} in {brackets}"
+
+
 def check_positive_int(value, name, owner="fit", example=None):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        hint = f" Pass e.g. {name}={example}." if example is not None else ""
-        raise ValueError(f"{owner}: {name} must be a positive integer, received {name}={value!r}.{hint}")
-    return int(value)
+    """``value`` as an int >= 1, or a ValueError naming ``owner`` and suggesting ``example``."""
+    hint = f" Pass e.g. {name}={example}." if example is not None else ""
+    return check_real(owner, name, value, 1, integer=True, hint=hint)
