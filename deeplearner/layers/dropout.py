@@ -1,7 +1,5 @@
 """Dropout (Srivastava et al. 2014), in the "inverted" form every modern library uses."""
 
-import numpy as np
-
 from ..validation import check_real
 from .base import Layer
 
