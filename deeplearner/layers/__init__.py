@@ -6,8 +6,9 @@ from .batchnorm import BatchNorm
 from .conv2d import Conv2D
 from .dense import Dense
 from .dropout import Dropout
+from .flatten import Flatten
 from .pooling import AvgPool2D, MaxPool2D
 
 __all__ = ["Layer", "Dense", "Activation", "Dropout", "BatchNorm",
            "relu", "leaky_relu", "sigmoid", "tanh", "softmax"]
-__all__ += ["Conv2D", "MaxPool2D", "AvgPool2D"]
+__all__ += ["Conv2D", "MaxPool2D", "AvgPool2D", "Flatten"]
