@@ -95,7 +95,7 @@ def alternatives(batch, reps, rng):
                 dXp[:, :, p:p + 10, q:q + 10] += dcols[:, :, p, q]
         return dXp[:, :, 1:11, 1:11]
 
-    def col2im_batch_last():        # chosen, including its GEMM and its transposes
+    def col2im_batch_last_one_gemm():   # one (72, 16) @ (16, 100 batch) product, then adds of rows of w_out*batch
         dY_t = dY2.transpose(1, 2, 3, 0).reshape(16, -1)
         d = (W2.transpose(1, 2, 3, 0).reshape(-1, 16) @ dY_t).reshape(8, 3, 3, 10, 10, batch)
         dXp = np.zeros((8, 12, 12, batch), np.float32)
@@ -103,6 +103,10 @@ def alternatives(batch, reps, rng):
             for q in range(3):
                 dXp[:, p:p + 10, q:q + 10] += d[:, p, q]
         return np.ascontiguousarray(dXp[:, 1:11, 1:11].transpose(3, 0, 1, 2))
+
+    conv2 = Conv2D(16, 3, padding=1)
+    conv2.build((8, 10, 10), rng, np.float32)
+    conv2.params["W"][...] = W2
 
     pool = MaxPool2D(2)
     pool.build((8, 10, 10), rng, np.float32)
@@ -120,8 +124,9 @@ def alternatives(batch, reps, rng):
     return median_ms({
         "conv1 forward: im2col + GEMM (chosen)": im2col_gemm,
         "conv1 forward: 9 shifted slices * W": nine_shifted_slices,
-        "conv2 dX: GEMM + col2im batch last (chosen)": col2im_batch_last,
-        "conv2 dX: GEMM + col2im channels first": col2im_channels_first,
+        "conv2 dX: pixel GEMMs + col2im batch last (chosen)": lambda: conv2._col2im(dY2),
+        "conv2 dX: image GEMMs + col2im channels first": col2im_channels_first,
+        "conv2 dX: one GEMM + col2im batch last": col2im_batch_last_one_gemm,
         "maxpool 8x10x10 backward: strided slices (chosen)": pool_backward_slices,
         "maxpool 8x10x10 backward: mask of X's size": pool_backward_whole_mask,
         "padding: np.pad": lambda: np.pad(X2, ((0, 0), (0, 0), (1, 1), (1, 1))),
@@ -162,7 +167,7 @@ def main(argv=None):
         if args.alternatives:
             print(f"\nalternatives, batch {batch}, ms")
             for name, ms in alternatives(batch, reps, rng).items():
-                print(f"  {name:48} {ms:7.3f}")
+                print(f"  {name:52} {ms:7.3f}")
 
 
 if __name__ == "__main__":
