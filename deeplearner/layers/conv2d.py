@@ -172,7 +172,7 @@ class Conv2D(Layer):
         The numbers of dcols and dXp in the Notes, with the axes in another order: output pixel
         first and batch last, dcols[(i, j), (p, q, c), n] and dXp[y, x, c, n]. That buys speed
         twice. Each of the kh*kw adds runs over rows of C*batch neighbouring numbers (800 on the
-        benchmark's second conv) instead of w_out (10): 1.7x faster. And the product is batched
+        benchmark's second conv) instead of w_out (10): about 1.5x faster. And the product is batched
         over the P output pixels, one small GEMM each, as forward's is over images: one large
         (K, F) @ (F, P batch) product is as fast on an idle machine, but OpenBLAS splits it over
         the cores, and it waits 10-30x longer when another program keeps one of them busy.
