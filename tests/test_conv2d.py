@@ -13,6 +13,7 @@ import pytest
 from deeplearner import Conv2D, gradcheck
 from deeplearner.layers.base import ShapeError
 from deeplearner.layers.windows import same_padding
+from helpers import built
 
 TOLERANCE = 1e-6
 
@@ -28,11 +29,6 @@ CASES = [
     (2, 6, 6, 2, 4, 3, "same"),
 ]
 IDS = [f"c{c}-{h}x{w}-f{f}-k{k}-s{s}-p{p}" for c, h, w, f, k, s, p in CASES]
-
-
-def built(layer, shape, seed=0, dtype=np.float64):
-    layer.build(shape, np.random.default_rng(seed), dtype)
-    return layer
 
 
 def conv_layer(case, seed=0, dtype=np.float64):
