@@ -100,16 +100,16 @@ def test_counts_within_five_percent_are_equal_and_the_fewer_threads_win():
 
 
 def test_a_busier_machine_is_noticed_within_a_few_units_and_a_quiet_one_at_the_next_probe():
-    machine = Machine({1: 0.01, 2: 0.006})                  # idle: two threads are faster
+    machine = Machine({1: 0.02, 2: 0.012})                  # idle: two threads are faster
     chooser = chooser_on(machine)
     machine.run(chooser, 50)
     assert chooser.choice == 2
-    machine.seconds_per_unit = {1: 0.011, 2: 0.03}         # another process starts
+    machine.seconds_per_unit = {1: 0.022, 2: 0.06}         # another process starts
     start = len(machine.log)
     machine.run(chooser, 12)
     assert chooser.choice == 1
-    assert machine.log[start:start + 3] == [2, 2, 2]       # three slow units, then a probe at once
-    machine.seconds_per_unit = {1: 0.01, 2: 0.006}         # it stops
+    assert machine.log[start:start + 4] == [2, 2, 2, 1]    # three slow units, then a probe at once
+    machine.seconds_per_unit = {1: 0.02, 2: 0.012}         # it stops
     before = machine.now
     machine.run(chooser, 1000)
     back = machine.log.index(2, len(machine.log) - 1000)
@@ -120,13 +120,34 @@ def test_a_busier_machine_is_noticed_within_a_few_units_and_a_quiet_one_at_the_n
 
 
 def test_probing_takes_little_of_a_long_steady_run():
-    machine = Machine({1: 0.010, 2: 0.025})                # busy: 2 threads 2.5 times slower
+    machine = Machine({1: 0.020, 2: 0.050})                # busy: 2 threads 2.5 times slower
     chooser = chooser_on(machine)
-    machine.run(chooser, 20_000)                           # 200 s of training at the best count
-    wasted = sum(machine.seconds_per_unit[c] - 0.010 for c in machine.log)
+    machine.run(chooser, 10_000)                           # 200 s of training at the best count
+    wasted = sum(machine.seconds_per_unit[c] - 0.020 for c in machine.log)
     assert chooser.choice == 1 and wasted / machine.now < 0.01
     probes = sum(1 for a, b in zip(machine.log, machine.log[1:]) if a == 1 and b == 2)
     assert 10 <= probes <= 25                              # about one every 16 s, after 1, 2, 4, 8
+
+
+def test_small_units_are_timed_together_in_samples_of_10_ms():
+    machine = Machine({1: 0.001, 2: 0.0025})               # 1 ms batches: ten to a sample
+    chooser = chooser_on(machine)
+    machine.run(chooser, 200)
+    assert chooser.choice == 1
+    assert machine.log[:40] == [1] * 40                    # warm-up and three timed samples of ten
+    assert 4 <= machine.log.count(2) <= 5 * 4              # a warm-up sample and one timed (rounding)
+
+
+def test_slow_batches_just_after_a_switch_are_not_taken_for_a_busier_machine():
+    """After fewer threads take over, the workers of the last count spin for ~0.1 s."""
+    machine = Machine({1: 0.02, 2: 0.05})
+    chooser = chooser_on(machine)
+    machine.run(chooser, 10)                               # the probe ends on 2, then 1 takes over
+    assert chooser.choice == 1 and machine.log[-1] == 1
+    start = len(machine.log)
+    machine.run(chooser, 5, scale=2.0)                     # 0.2 s at twice the time: within 0.25 s
+    machine.run(chooser, 20)
+    assert machine.log[start:] == [1] * 25                 # no probe was started
 
 
 def test_a_shorter_last_unit_is_not_timed():

@@ -4,21 +4,22 @@ NumPy's matrix products run in OpenBLAS, which splits a large product across wor
 one per core by default. On an idle machine that is faster. On a shared one (a JupyterHub
 server, a two-core cloud notebook, a laptop with a browser open) the workers wait for cores
 that other processes hold, and spin while they wait: with one other busy process on two cores,
-the seed's network trained 2 times slower with the default threads than with one, and nothing
-told the user. So ``fit`` measures instead of guessing:
+the seed's network trained 2 times slower with the default threads than with one (issue 13
+measured 92 against 45 ms per epoch), and nothing told the user. So ``fit`` measures instead:
 
     probe:    run a few batches at each candidate count (1 and the default, more on big machines)
     exploit:  train at the fastest; if batches become 1.5 times slower, probe again at once
     re-probe: now and then anyway (after 1 s, then 2, 4, ... up to 16 s while the winner stays
               the same), so a machine that became quiet again is noticed too
 
-A probe runs, for each count, one batch untimed (the first after a switch waits for workers to
-wake or to stop spinning) and three timed ones, compared by their median; a count whose first
-timed batch is already 1.5 times slower than the best is dropped at once. Probing costs a few
-batches at a slower count, and the time between probes is at least 20 times the probe's own,
-so it never takes more than about 1/20 of training, and far less while the load is steady.
-Counts within 5% of each other count as equal, and then the fewer threads win: the same speed
-for less of a shared machine.
+Batches are timed in samples: one batch, or as many as last 10 ms (small batches are too short
+to time one by one). A probe runs, for each count, one sample untimed (the first after a switch
+waits for workers to wake, or to stop spinning) and three timed ones, compared by their median;
+a count whose first timed sample is already 1.5 times slower than the best is dropped at once.
+Probing costs a few batches at a slower count, and the time between probes is at least 20
+times the probe's own, so it takes at most about 1/20 of training, and far less while the load
+is steady. Counts within 5% of each other count as equal, and then the fewer threads win: the
+same speed for less of a shared machine.
 
 The count in force when ``fit`` starts (``OMP_NUM_THREADS``, an outer ``threadpool_limits``)
 is the largest candidate, and it is put back when ``fit`` ends, however it ends (an exception,
@@ -38,7 +39,9 @@ from time import perf_counter
 
 from ..validation import check_real
 
-WARMUP, TIMED = 1, 3          # batches per candidate in a probe: untimed, then timed
+WARMUP, TIMED = 1, 3          # samples per candidate in a probe: untimed, then timed
+MIN_SAMPLE = 0.01             # seconds: a sample gathers units until it lasts this long
+SETTLE = 0.25                 # seconds after a switch before a slow sample means a busier machine
 SLOWER = 1.5                  # this much slower than the probe measured: the load changed
 TOLERANCE = 1.05              # within 5%: equally fast, and the fewer threads win
 FIRST_INTERVAL, MAX_INTERVAL = 1.0, 16.0   # seconds between probes, doubling while nothing changes
@@ -60,10 +63,12 @@ def candidates(most):
 
 
 class ThreadChooser:
-    """Picks, unit by unit of work (a batch, a chunk), the thread count that ran units fastest.
+    """Picks the thread count that ran units of work (batches, chunks) fastest.
 
-    Call ``begin()`` before each unit and ``end(rows)`` after it. Only units of the full size
-    are timed (a smaller last batch would look faster or slower for the wrong reason).
+    Call ``begin()`` before each unit and ``end(rows)`` after it. Units are timed in samples of
+    at least MIN_SAMPLE seconds (one batch of the seed's network; about twenty of 32 rows), as
+    seconds per unit; a unit smaller than the others (a last batch) is left out, as it would look
+    faster or slower for the wrong reason.
 
     Parameters
     ----------
@@ -80,12 +85,14 @@ class ThreadChooser:
         self.apply = None                  # sets the BLAS count; given by blas_threads
         self.current = None                # the count set now (None: not set yet in this call)
         self.rows = 0                      # the full size of a unit
-        self.plan = []                     # while probing: (count, timed) for the next units
-        self.times = {}                    # while probing: count -> seconds of its timed units
+        self.plan = []                     # while probing: (count, timed) for the next samples
+        self.times = {}                    # while probing: count -> seconds per unit of its timed samples
         self.best = None                   # seconds per unit of the choice, at the last probe
         self.interval = FIRST_INTERVAL
         self.next_probe = -math.inf        # probe at the first unit
-        self.slow = 0                      # consecutive units SLOWER than best
+        self.slow = 0                      # consecutive samples SLOWER than best
+        self.switched = -math.inf          # when the count last changed
+        self._new_sample()
 
     def begin(self):
         self.started = self.clock()
@@ -96,14 +103,22 @@ class ThreadChooser:
         count = self.plan[0][0] if self.plan else self.choice
         if count != self.current:
             self.apply(count)
-            self.current = count
+            self.current, self.switched = count, self.started
+            self._new_sample()                            # a sample never mixes two counts
 
     def end(self, rows):
         now = self.clock()
-        seconds = now - self.started
         self.rows = max(self.rows, rows)
         if rows < self.rows:
             return                                        # a short last batch: not comparable
+        if self.sample_units == 0:
+            self.sample_started = self.started
+        self.sample_seconds += now - self.started
+        self.sample_units += 1
+        if self.sample_seconds < MIN_SAMPLE:
+            return
+        seconds, sample_started = self.sample_seconds / self.sample_units, self.sample_started
+        self._new_sample()
         if self.plan:
             count, timed = self.plan.pop(0)
             if timed:
@@ -113,10 +128,14 @@ class ThreadChooser:
                     self.plan = [entry for entry in self.plan if entry[0] != count]
             if not self.plan:
                 self._decide(now)
-        elif self.best is not None:
+        elif self.best is not None and sample_started - self.switched >= SETTLE:
+            # (Just after a switch from more threads, their workers still spin for ~0.1 s.)
             self.slow = self.slow + 1 if seconds > SLOWER * self.best else 0
             if self.slow >= TIMED:                       # the machine got busier: look again now
                 self.next_probe, self.interval = -math.inf, FIRST_INTERVAL
+
+    def _new_sample(self):
+        self.sample_seconds, self.sample_units, self.sample_started = 0.0, 0, None
 
     def _decide(self, now):
         medians = {count: _median(t) for count, t in self.times.items()}
