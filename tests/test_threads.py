@@ -119,6 +119,17 @@ def test_a_busier_machine_is_noticed_within_a_few_units_and_a_quiet_one_at_the_n
     assert sum(machine.seconds_per_unit[c] for c in machine.log[-1000:back - len(machine.log)]) < 16.5
 
 
+def test_slow_samples_at_one_thread_wait_for_the_next_probe():
+    """A busier machine can only make more threads worse; at one thread slow samples are noise."""
+    machine = Machine({1: 0.02, 2: 0.05})
+    chooser = chooser_on(machine)
+    machine.run(chooser, 30)
+    assert chooser.choice == 1
+    start = len(machine.log)
+    machine.run(chooser, 10, scale=3.0)                    # 0.6 s of slow samples
+    assert machine.log[start:] == [1] * 10
+
+
 def test_probing_takes_little_of_a_long_steady_run():
     machine = Machine({1: 0.020, 2: 0.050})                # busy: 2 threads 2.5 times slower
     chooser = chooser_on(machine)

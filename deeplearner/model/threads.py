@@ -8,7 +8,8 @@ the seed's network trained 2 times slower with the default threads than with one
 measured 92 against 45 ms per epoch), and nothing told the user. So ``fit`` measures instead:
 
     probe:    run a few batches at each candidate count (1 and the default, more on big machines)
-    exploit:  train at the fastest; if batches become 1.5 times slower, probe again at once
+    exploit:  train at the fastest; if that is more than one thread and batches become 1.5
+              times slower (another process started), probe again at once
     re-probe: now and then anyway (after 1 s, then 2, 4, ... up to 16 s while the winner stays
               the same), so a machine that became quiet again is noticed too
 
@@ -128,8 +129,10 @@ class ThreadChooser:
                     self.plan = [entry for entry in self.plan if entry[0] != count]
             if not self.plan:
                 self._decide(now)
-        elif self.best is not None and sample_started - self.switched >= SETTLE:
-            # (Just after a switch from more threads, their workers still spin for ~0.1 s.)
+        elif self.choice > self.counts[0] and sample_started - self.switched >= SETTLE:
+            # Only more threads than the fewest suffer from a busier machine: with one thread
+            # a slow sample is the machine's noise, and only the next probe can tell. (And just
+            # after a switch from more threads, their workers still spin for ~0.1 s.)
             self.slow = self.slow + 1 if seconds > SLOWER * self.best else 0
             if self.slow >= TIMED:                       # the machine got busier: look again now
                 self.next_probe, self.interval = -math.inf, FIRST_INTERVAL
