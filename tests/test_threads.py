@@ -82,6 +82,16 @@ def test_the_fastest_count_is_chosen(seconds, chosen):
     assert set(machine.log[8:]) == {chosen}
 
 
+def test_the_first_warm_up_lasts_a_tenth_of_a_second():
+    """The first batches of a run are slower (allocations, caches): they must not count for 1 thread."""
+    machine = Machine({1: 0.02, 2: 0.05})
+    machine.run(chooser_on(machine), 5)
+    assert machine.log == [1] * 5                          # 0.1 s of warm-up at 0.02 s a unit
+    machine = Machine({1: 1.0, 2: 3.0})
+    machine.run(chooser_on(machine), 5)
+    assert machine.log == [1, 1, 1, 1, 2]                  # one long unit is warm-up enough
+
+
 def test_a_clearly_slower_count_is_dropped_after_one_timed_unit():
     machine = Machine({1: 1.0, 2: 3.0})
     machine.run(chooser_on(machine), 10)
@@ -153,7 +163,7 @@ def test_slow_batches_just_after_a_switch_are_not_taken_for_a_busier_machine():
     """After fewer threads take over, the workers of the last count spin for ~0.1 s."""
     machine = Machine({1: 0.02, 2: 0.05})
     chooser = chooser_on(machine)
-    machine.run(chooser, 10)                               # the probe ends on 2, then 1 takes over
+    machine.run(chooser, 15)                               # the probe ends on 2, then 1 takes over
     assert chooser.choice == 1 and machine.log[-1] == 1
     start = len(machine.log)
     machine.run(chooser, 5, scale=2.0)                     # 0.2 s at twice the time: within 0.25 s

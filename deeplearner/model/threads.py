@@ -4,8 +4,8 @@ NumPy's matrix products run in OpenBLAS, which splits a large product across wor
 one per core by default. On an idle machine that is faster. On a shared one (a JupyterHub
 server, a two-core cloud notebook, a laptop with a browser open) the workers wait for cores
 that other processes hold, and spin while they wait: with one other busy process on two cores,
-the seed's network trained 2 times slower with the default threads than with one (issue 13
-measured 92 against 45 ms per epoch), and nothing told the user. So ``fit`` measures instead:
+issue 13 measured the seed's network at 92 ms per epoch with the default threads and 45 ms with
+one, and nothing told the user. So ``fit`` measures instead:
 
     probe:    run a few batches at each candidate count (1 and the default, more on big machines)
     exploit:  train at the fastest; if that is more than one thread and batches become 1.5
@@ -15,12 +15,13 @@ measured 92 against 45 ms per epoch), and nothing told the user. So ``fit`` meas
 
 Batches are timed in samples: one batch, or as many as last 10 ms (small batches are too short
 to time one by one). A probe runs, for each count, one sample untimed (the first after a switch
-waits for workers to wake, or to stop spinning) and three timed ones, compared by their median;
-a count whose first timed sample is already 1.5 times slower than the best is dropped at once.
-Probing costs a few batches at a slower count, and the time between probes is at least 20
-times the probe's own, so it takes at most about 1/20 of training, and far less while the load
-is steady. Counts within 5% of each other count as equal, and then the fewer threads win: the
-same speed for less of a shared machine.
+waits for workers to wake, or to stop spinning; the very first lasts 0.1 s, as the first batches
+of a run are slower) and three timed ones, compared by their median; a count whose first timed
+sample is already 1.5 times slower than the best is dropped at once. Probing costs a few
+batches at a slower count, and the time between probes is at least 20 times the probe's own,
+so it takes at most about 1/20 of training, and far less while the load is steady. Counts
+within 5% of each other count as equal, and then the fewer threads win: the same speed for less
+of a shared machine.
 
 The count in force when ``fit`` starts (``OMP_NUM_THREADS``, an outer ``threadpool_limits``)
 is the largest candidate, and it is put back when ``fit`` ends, however it ends (an exception,
@@ -43,6 +44,7 @@ from ..validation import check_real
 WARMUP, TIMED = 1, 3          # samples per candidate in a probe: untimed, then timed
 MIN_SAMPLE = 0.01             # seconds: a sample gathers units until it lasts this long
 SETTLE = 0.25                 # seconds after a switch before a slow sample means a busier machine
+COLD = 0.1                    # seconds of warm-up when work starts: first batches allocate, caches fill
 SLOWER = 1.5                  # this much slower than the probe measured: the load changed
 TOLERANCE = 1.05              # within 5%: equally fast, and the fewer threads win
 FIRST_INTERVAL, MAX_INTERVAL = 1.0, 16.0   # seconds between probes, doubling while nothing changes
@@ -121,7 +123,10 @@ class ThreadChooser:
         seconds, sample_started = self.sample_seconds / self.sample_units, self.sample_started
         self._new_sample()
         if self.plan:
-            count, timed = self.plan.pop(0)
+            count, timed = self.plan[0]
+            if not timed and self.best is None and now - self.probe_started < COLD:
+                return                                    # the very first warm-up: still cold
+            self.plan.pop(0)
             if timed:
                 self.times.setdefault(count, []).append(seconds)
                 done = [_median(t) for c, t in self.times.items() if c != count and len(t) == TIMED]
