@@ -167,7 +167,7 @@ class FixedThreads:
 
 
 @contextmanager
-def blas_threads(threads, memory=None, key=None):
+def blas_threads(threads, memory, key):
     """Within the block, BLAS uses ``threads`` threads, or counts chosen by a `ThreadChooser`.
 
     Yields an object with ``begin()`` and ``end(rows)`` to call around each unit of work. With
@@ -192,11 +192,10 @@ def blas_threads(threads, memory=None, key=None):
             yield FixedThreads()           # one thread, or no BLAS that threadpoolctl knows
             return
         counts = candidates(most)
-        chooser = memory.get((key, tuple(counts))) if memory is not None else None
-        if chooser is None:
-            chooser = ThreadChooser(counts)
-            if memory is not None:
-                memory[(key, tuple(counts))] = chooser
+        key = (key, tuple(counts))         # under an outer limit the candidates differ: other work
+        if key not in memory:
+            memory[key] = ThreadChooser(counts)
+        chooser = memory[key]
         chooser.apply, chooser.current = apply, None
         yield chooser
     finally:
