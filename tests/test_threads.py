@@ -171,6 +171,16 @@ def test_slow_batches_just_after_a_switch_are_not_taken_for_a_busier_machine():
     assert machine.log[start:] == [1] * 25                 # no probe was started
 
 
+def test_a_batch_one_row_longer_still_counts():
+    """A last single row joins the batch before it: 1001 rows is the same work as 1000."""
+    machine = Machine({1: 1.0, 2: 0.5})
+    chooser = chooser_on(machine)
+    for _ in range(8):
+        machine.run(chooser, 1, rows=1000)
+        machine.run(chooser, 1, rows=1001)
+    assert chooser.choice == 2 and machine.log[:5] == [1, 1, 1, 1, 2]     # every unit timed
+
+
 def test_a_shorter_last_unit_is_not_timed():
     """A small last batch at one thread looks fast per unit; it must not count."""
     machine = Machine({1: 1.0, 2: 0.5})

@@ -70,8 +70,8 @@ class ThreadChooser:
 
     Call ``begin()`` before each unit and ``end(rows)`` after it. Units are timed in samples of
     at least MIN_SAMPLE seconds (one batch of the seed's network; about twenty of 32 rows), as
-    seconds per unit; a unit smaller than the others (a last batch) is left out, as it would look
-    faster or slower for the wrong reason.
+    seconds per unit; a unit more than 10% smaller than the largest (a last batch) is left out, as
+    it would look faster or slower for the wrong reason.
 
     Parameters
     ----------
@@ -112,7 +112,7 @@ class ThreadChooser:
     def end(self, rows):
         now = self.clock()
         self.rows = max(self.rows, rows)
-        if rows < self.rows:
+        if 10 * rows < 9 * self.rows:
             return                                        # a short last batch: not comparable
         if self.sample_units == 0:
             self.sample_started = self.started
