@@ -16,12 +16,12 @@ one, and nothing told the user. So ``fit`` measures instead:
 Batches are timed in samples: one batch, or as many as last 10 ms (small batches are too short
 to time one by one). A probe runs, for each count, one sample untimed (the first after a switch
 waits for workers to wake, or to stop spinning; the very first lasts 0.1 s, as the first batches
-of a run are slower) and three timed ones, compared by their median; a count whose first timed
+of a run are slower) and five timed ones, compared by their median; a count whose first timed
 sample is already 1.5 times slower than the best is dropped at once. Probing costs a few
 batches at a slower count, and the time between probes is at least 20 times the probe's own,
 so it takes at most about 1/20 of training, and far less while the load is steady. Counts
-within 5% of each other count as equal, and then the fewer threads win: the same speed for less
-of a shared machine.
+within 10% of each other count as equal (on a shared machine timings are that noisy), and then
+the fewer threads win: about the same speed for less of a shared machine.
 
 The count in force when ``fit`` starts (``OMP_NUM_THREADS``, an outer ``threadpool_limits``)
 is the largest candidate, and it is put back when ``fit`` ends, however it ends (an exception,
@@ -41,12 +41,13 @@ from time import perf_counter
 
 from ..validation import check_real
 
-WARMUP, TIMED = 1, 3          # samples per candidate in a probe: untimed, then timed
+WARMUP, TIMED = 1, 5          # samples per candidate in a probe: untimed, then timed
+SLOW_SAMPLES = 3              # this many slow samples in a row: the machine got busier
 MIN_SAMPLE = 0.01             # seconds: a sample gathers units until it lasts this long
 SETTLE = 0.25                 # seconds after a switch before a slow sample means a busier machine
 COLD = 0.1                    # seconds of warm-up when work starts: first batches allocate, caches fill
 SLOWER = 1.5                  # this much slower than the probe measured: the load changed
-TOLERANCE = 1.05              # within 5%: equally fast, and the fewer threads win
+TOLERANCE = 1.1               # within 10%: equally fast (timing noise), and the fewer threads win
 FIRST_INTERVAL, MAX_INTERVAL = 1.0, 16.0   # seconds between probes, doubling while nothing changes
 PROBE_SHARE = 20              # the time between probes is at least 20 times the probe's own
 
@@ -139,7 +140,7 @@ class ThreadChooser:
             # a slow sample is the machine's noise, and only the next probe can tell. (And just
             # after a switch from more threads, their workers still spin for ~0.1 s.)
             self.slow = self.slow + 1 if seconds > SLOWER * self.best else 0
-            if self.slow >= TIMED:                       # the machine got busier: look again now
+            if self.slow >= SLOW_SAMPLES:                # the machine got busier: look again now
                 self.next_probe, self.interval = -math.inf, FIRST_INTERVAL
 
     def _new_sample(self):
