@@ -98,6 +98,12 @@ def test_a_clearly_slower_count_is_dropped_after_one_timed_unit():
     assert machine.log[:9] == [1] * 6 + [2, 2, 1]        # 2 threads: warm-up, one timed unit, gone
 
 
+def test_a_count_whose_warm_up_is_three_times_slower_is_not_timed_at_all():
+    machine = Machine({1: 1.0, 2: 4.0})                    # another process holds the second core
+    machine.run(chooser_on(machine), 9)
+    assert machine.log == [1] * 6 + [2] + [1, 1]
+
+
 def test_counts_within_ten_percent_are_equal_and_the_fewer_threads_win():
     machine = Machine({1: 1.0, 2: 0.92})
     chooser = chooser_on(machine)

@@ -17,11 +17,12 @@ Batches are timed in samples: one batch, or as many as last 10 ms (small batches
 to time one by one). A probe runs, for each count, one sample untimed (the first after a switch
 waits for workers to wake, or to stop spinning; the very first lasts 0.1 s, as the first batches
 of a run are slower) and five timed ones, compared by their median; a count whose first timed
-sample is already 1.5 times slower than the best is dropped at once. Probing costs a few
-batches at a slower count, and the time between probes is at least 20 times the probe's own,
-so it takes at most about 1/20 of training, and far less while the load is steady. Counts
-within 10% of each other count as equal (on a shared machine timings are that noisy), and then
-the fewer threads win: about the same speed for less of a shared machine.
+sample is already 1.5 times slower than the best, or whose warm-up is 3 times slower, is
+dropped at once. Probing costs a few batches at a slower count, and the time between probes is
+at least 20 times the probe's own, so it takes at most about 1/20 of training, and far less
+while the load is steady. Counts within 10% of each other count as equal (on a shared machine
+timings are that noisy), and then the fewer threads win: about the same speed for less of a
+shared machine.
 
 The count in force when ``fit`` starts (``OMP_NUM_THREADS``, an outer ``threadpool_limits``)
 is the largest candidate, and it is put back when ``fit`` ends, however it ends (an exception,
@@ -47,6 +48,7 @@ MIN_SAMPLE = 0.01             # seconds: a sample gathers units until it lasts t
 SETTLE = 0.25                 # seconds after a switch before a slow sample means a busier machine
 COLD = 0.1                    # seconds of warm-up when work starts: first batches allocate, caches fill
 SLOWER = 1.5                  # this much slower than the probe measured: the load changed
+HOPELESS = 3.0                # a warm-up this much slower than a measured count: not worth timing
 TOLERANCE = 1.1               # within 10%: equally fast (timing noise), and the fewer threads win
 FIRST_INTERVAL, MAX_INTERVAL = 1.0, 16.0   # seconds between probes, doubling while nothing changes
 PROBE_SHARE = 20              # the time between probes is at least 20 times the probe's own
@@ -130,9 +132,11 @@ class ThreadChooser:
             self.plan.pop(0)
             if timed:
                 self.times.setdefault(count, []).append(seconds)
-                done = [_median(t) for c, t in self.times.items() if c != count and len(t) == TIMED]
-                if done and seconds > SLOWER * min(done):   # clearly the slower: no need to finish it
-                    self.plan = [entry for entry in self.plan if entry[0] != count]
+            # Clearly slower than a count already measured: no need to finish it. Its warm-up
+            # (slowed by the switch, but never 3 times) decides when it is hopeless.
+            done = [_median(t) for c, t in self.times.items() if c != count and len(t) == TIMED]
+            if done and seconds > (SLOWER if timed else HOPELESS) * min(done):
+                self.plan = [entry for entry in self.plan if entry[0] != count]
             if not self.plan:
                 self._decide(now)
         elif self.choice > self.counts[0] and sample_started - self.switched >= SETTLE:
