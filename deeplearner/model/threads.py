@@ -38,6 +38,7 @@ thread counts (the work is split differently), and two automatic runs may choose
 import functools
 import math
 from contextlib import contextmanager
+from statistics import median
 from time import perf_counter
 
 from ..validation import check_real
@@ -134,7 +135,7 @@ class ThreadChooser:
                 self.times.setdefault(count, []).append(seconds)
             # Clearly slower than a count already measured: no need to finish it. Its warm-up
             # (slowed by the switch, but never 3 times) decides when it is hopeless.
-            done = [_median(t) for c, t in self.times.items() if c != count and len(t) == TIMED]
+            done = [median(t) for c, t in self.times.items() if c != count and len(t) == TIMED]
             if done and seconds > (SLOWER if timed else HOPELESS) * min(done):
                 self.plan = [entry for entry in self.plan if entry[0] != count]
             if not self.plan:
@@ -151,7 +152,7 @@ class ThreadChooser:
         self.sample_seconds, self.sample_units, self.sample_started = 0.0, 0, None
 
     def _decide(self, now):
-        medians = {count: _median(t) for count, t in self.times.items()}
+        medians = {count: median(t) for count, t in self.times.items()}
         fastest = min(medians.values())
         choice = min(count for count, seconds in medians.items() if seconds <= TOLERANCE * fastest)
         self.interval = min(2 * self.interval, MAX_INTERVAL) if choice == self.choice else FIRST_INTERVAL
@@ -216,9 +217,3 @@ def _controller():
     """
     from threadpoolctl import ThreadpoolController   # imported on first use: 10-20 ms
     return ThreadpoolController()
-
-
-def _median(values):
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
