@@ -5,6 +5,11 @@ Nothing here times real work: a fake clock makes each unit of work last what a s
 settings are read with threadpoolctl, before, during (from inside a layer) and after.
 """
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
@@ -311,3 +316,12 @@ def test_a_bad_threads_value_is_a_clear_error(call, value):
     with pytest.raises(ValueError, match=rf"^{call}: threads must be None \(chosen by timing\) or a positive "
                                          rf"integer, received threads={value!r}\. Pass e\.g\. threads=1"):
         getattr(model, call)(*arguments, threads=value)
+
+
+def test_importing_deeplearner_does_not_import_threadpoolctl():
+    """threadpoolctl costs 10-20 ms to import: it loads when a model first chooses threads."""
+    root = str(Path(threads.__file__).parents[2])            # the folder that holds deeplearner/
+    code = "import sys, deeplearner; print('threadpoolctl' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": root}).stdout
+    assert out.strip() == "False"
