@@ -1,7 +1,7 @@
 """BLAS threads: fit picks the fastest count, follows the load, honours threads=, and never leaks.
 
-Nothing here times real work: a fake clock makes each unit of work last what a scripted
-"machine" says for the thread count in force, so every choice is deterministic. The real BLAS
+No test asserts a time. Where a choice is checked, a fake clock makes each unit of work last
+what a scripted "machine" says for the thread count in force, so every choice is deterministic. The real BLAS
 settings are read with threadpoolctl, before, during (from inside a layer) and after.
 """
 
