@@ -325,3 +325,11 @@ def test_importing_deeplearner_does_not_import_threadpoolctl():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": root}).stdout
     assert out.strip() == "False"
+
+
+def test_a_model_that_chose_threads_can_still_be_pickled():
+    import pickle
+    model, _ = recording_model()
+    model.fit(X, y, epochs=2, batchsize=10, verbose=0)
+    copy = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(copy.predict_proba(X), model.predict_proba(X))

@@ -181,7 +181,7 @@ def blas_threads(threads, memory, key):
     so later calls on the same work start from what was learned. On exit the thread counts the
     process had are restored, whatever happened inside.
     """
-    limiter = None
+    limiter, chooser = None, None
 
     def apply(count):
         nonlocal limiter
@@ -207,6 +207,8 @@ def blas_threads(threads, memory, key):
     finally:
         if limiter is not None:
             limiter.restore_original_limits()
+        if chooser is not None:
+            chooser.apply = None           # keep no closure on the model: it stays picklable
 
 
 @functools.cache
