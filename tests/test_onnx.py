@@ -13,10 +13,11 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from deeplearner import (SGD, Activation, BatchNorm, CrossEntropyForSoftMax, Dense, Dropout, Layer,
-                         MeanSquaredError, Sequential, to_onnx)
+from deeplearner import (SGD, Activation, AvgPool2D, BatchNorm, Conv2D, CrossEntropyForSoftMax, Dense, Dropout,
+                         Flatten, Layer, MaxPool2D, MeanSquaredError, Sequential, to_onnx)
 from deeplearner.export import ExportError
 from deeplearner.layers.activations import LeakyReLU, ReLU
+from deeplearner.layers.base import as_tuple
 
 TOLERANCE = {np.float32: 1e-5, np.float64: 1e-10}
 BATCH_SIZES = [1, 7, 1000]
@@ -39,7 +40,24 @@ def every_activation():
             Dense(10), Activation("softmax")]
 
 
-MODELS = {"seed network": seed_network, "every activation and Dropout": every_activation}
+def cnn():
+    """Every image layer, on the digits as (1, 8, 8) images: "same" padding that is uneven (0 rows at
+    the top, 1 at the bottom), a non-square kernel, strides, overlapping pools, rows left over."""
+    return [Conv2D(6, 3, padding=1), BatchNorm(), Activation("relu"),   # (6, 8, 8)
+            MaxPool2D(3, stride=2),                                      # (6, 3, 3): one row and column left over
+            Conv2D(8, (2, 3), stride=(2, 1), padding="same"),            # (8, 2, 3), pads top 0, bottom 1, left 1, right 1
+            Activation("tanh"), AvgPool2D(2, stride=1),                  # (8, 1, 2)
+            Flatten(), Dense(10), Activation("softmax")]
+
+
+# name -> (layers, input_shape)
+MODELS = {"seed network": (seed_network, 64), "every activation and Dropout": (every_activation, 64),
+          "CNN": (cnn, (1, 8, 8))}
+# (model, the model's dtype, the file's dtype): ONNX Runtime has no float64 Conv, so a float64 CNN
+# is exported in float32, as the refusal in test_a_float64_cnn_is_refused tells users to.
+CASES = [(name, dtype, dtype) for name in ("seed network", "every activation and Dropout")
+         for dtype in (np.float32, np.float64)]
+CASES += [("CNN", np.float32, np.float32), ("CNN", np.float64, np.float32)]
 
 
 def session(path):
@@ -50,26 +68,29 @@ def run(path, X):
     return session(path).run(None, {"X": X})[0]
 
 
-@pytest.fixture(scope="module", params=[(name, dtype) for name in MODELS for dtype in (np.float32, np.float64)],
-                ids=lambda param: f"{param[0]}-{param[1].__name__}")
+@pytest.fixture(scope="module", params=CASES,
+                ids=lambda case: f"{case[0]}-{case[1].__name__}" + ("-as-float32" if case[1] != case[2] else ""))
 def exported(request, digits, tmp_path_factory):
-    """A model trained for 3 epochs on the digits, its ONNX file, and ONNX Runtime's session on it."""
-    name, dtype = request.param
+    """A model trained for 3 epochs on the digits, its ONNX file, ONNX Runtime's session on it, 1000 samples."""
+    name, dtype, file_dtype = request.param
+    layers, input_shape = MODELS[name]
     X_train, X_valid, y_train, _ = digits
-    model = Sequential(MODELS[name](), SGD(learning_rate=0.1, momentum=0.9), CrossEntropyForSoftMax(),
-                       input_shape=64, seed=0, dtype=dtype)
+    X = np.concatenate([X_valid, X_train])[:1000]
+    if input_shape != 64:
+        X_train, X = X_train.reshape(-1, *input_shape), X.reshape(-1, *input_shape)   # rows of 8x8 pixels
+    model = Sequential(layers(), SGD(learning_rate=0.1, momentum=0.9), CrossEntropyForSoftMax(),
+                       input_shape=input_shape, seed=0, dtype=dtype)
     model.fit(X_train, y_train, epochs=3, batchsize=100, verbose=0)
     path = tmp_path_factory.mktemp("onnx") / "model.onnx"
-    to_onnx(model, path)
-    X = np.concatenate([X_valid, X_train])[:1000]
-    return model, path, session(path), X.astype(dtype), dtype
+    to_onnx(model, path, dtype=file_dtype)
+    return model, path, session(path), X, file_dtype
 
 
 # ---------------------------------------------------------------- ONNX Runtime agrees with predict_proba
 @pytest.mark.parametrize("batch", BATCH_SIZES)
 def test_onnx_runtime_predicts_what_predict_proba_does(exported, batch):
     model, _, sess, X, dtype = exported
-    P = sess.run(None, {"X": X[:batch]})[0]
+    P = sess.run(None, {"X": X[:batch].astype(dtype)})[0]
     expected = model.predict_proba(X[:batch])
     assert P.dtype == dtype and P.shape == (batch, 10)
     assert np.abs(P - expected).max() <= TOLERANCE[dtype]
@@ -90,7 +111,7 @@ def test_the_file_passes_the_full_check_and_has_a_named_input_with_a_dynamic_bat
     onnx.checker.check_model(proto, full_check=True)
     (X,), (Y,) = proto.graph.input, proto.graph.output
     assert X.name == "X" and Y.name == "Y"
-    assert [d.dim_param or d.dim_value for d in X.type.tensor_type.shape.dim] == ["batch", 64]
+    assert [d.dim_param or d.dim_value for d in X.type.tensor_type.shape.dim] == ["batch", *model.input_shape]
     assert [d.dim_param or d.dim_value for d in Y.type.tensor_type.shape.dim] == ["batch", 10]
     element = onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
     assert X.type.tensor_type.elem_type == Y.type.tensor_type.elem_type == element
@@ -112,9 +133,12 @@ def test_each_layer_becomes_its_own_nodes(exported):
     proto = onnx.load(str(path))
     ops = [node.op_type for node in proto.graph.node]
     expected = {"Dense": ["Gemm"], "BatchNorm": ["Mul", "Add"], "Dropout": ["Identity"], "relu": ["Relu"],
-                "leaky_relu": ["Mul", "Max"], "sigmoid": ["Sigmoid"], "tanh": ["Tanh"], "softmax": ["Softmax"]}
+                "leaky_relu": ["Mul", "Max"], "sigmoid": ["Sigmoid"], "tanh": ["Tanh"], "softmax": ["Softmax"],
+                "Conv2D": ["Conv"], "MaxPool2D": ["MaxPool"], "AvgPool2D": ["AveragePool"], "Flatten": ["Flatten"]}
     assert ops == [op for layer in model.layers for op in expected[layer.name]]
-    assert proto.graph.node[0].name == "0.Dense/Gemm" and proto.graph.node[-1].output[0] == "Y"
+    names = [f"{i}.{layer.name}/{op}" for i, layer in enumerate(model.layers) for op in expected[layer.name]]
+    assert [node.name for node in proto.graph.node] == names
+    assert [node.output[0] for node in proto.graph.node][-1] == "Y"
 
 
 # ---------------------------------------------------------------- tiny graphs, by hand
@@ -169,19 +193,67 @@ def test_batchnorm_on_images_normalizes_each_channel():
 
 
 def run_layer(layer, X):
-    """ONNX Runtime's output for the nodes of one layer whose output has its input's shape, on X (float64)."""
+    """ONNX Runtime's output, on X, for the nodes of one built layer, in X's dtype."""
     from deeplearner.export.onnx import GraphBuilder
-    builder = GraphBuilder(onnx, np.float64)
+    builder = GraphBuilder(onnx, X.dtype)
     builder.rename_output(builder.emit(layer, "X"), "Y")
-    shape = ["batch", *X.shape[1:]]
+    element = onnx.helper.np_dtype_to_tensor_dtype(X.dtype)
+    Y_shape = ["batch", *as_tuple(layer.outputshape())]
     graph = onnx.helper.make_graph(builder.nodes, "one layer",
-                                   [onnx.helper.make_tensor_value_info("X", onnx.TensorProto.DOUBLE, shape)],
-                                   [onnx.helper.make_tensor_value_info("Y", onnx.TensorProto.DOUBLE, shape)],
+                                   [onnx.helper.make_tensor_value_info("X", element, ["batch", *X.shape[1:]])],
+                                   [onnx.helper.make_tensor_value_info("Y", element, Y_shape)],
                                    builder.initializers)
     proto = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)])
     proto.ir_version = 8
     onnx.checker.check_model(proto, full_check=True)
     return ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"X": X})[0]
+
+
+def built(layer, input_shape, dtype=np.float32):
+    layer.build(input_shape, np.random.default_rng(0), dtype)
+    return layer
+
+
+def test_conv_by_hand():
+    layer = built(Conv2D(1, 2), (1, 3, 3))
+    layer.set_weights({"W": np.ones((1, 1, 2, 2)), "b": np.array([1.0])})
+    X = np.arange(9, dtype=np.float32).reshape(1, 1, 3, 3)      # 0 1 2 / 3 4 5 / 6 7 8
+    # each output: 1 + the sum of a 2x2 window, e.g. 1 + (0 + 1 + 3 + 4) = 9
+    np.testing.assert_array_equal(run_layer(layer, X), [[[[9.0, 13.0], [21.0, 25.0]]]])
+
+
+def test_conv_pads_go_in_onnx_order_top_left_bottom_right():
+    # "same" with stride (2, 1) and a 2x5 kernel on 5x6 pixels: top 0, bottom 1, left 2, right 2.
+    layer = built(Conv2D(3, (2, 5), stride=(2, 1), padding="same"), (2, 5, 6))
+    assert layer.pads == (0, 1, 2, 2)
+    X = np.random.default_rng(0).normal(size=(4, 2, 5, 6)).astype(np.float32)
+    Y = run_layer(layer, X)
+    assert Y.shape == (4, 3, 3, 6)
+    np.testing.assert_allclose(Y, layer.forward(X, training=False), rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("pool, expected", [
+    (MaxPool2D(2, stride=1), [[[[4.0, 5.0], [7.0, 8.0]]]]),     # the largest of each overlapping 2x2 window
+    (AvgPool2D(2, stride=1), [[[[2.0, 3.0], [5.0, 6.0]]]]),     # e.g. (0 + 1 + 3 + 4) / 4 = 2
+    (MaxPool2D(2), [[[[4.0]]]]),                                # floor mode: the last row and column are dropped
+])
+def test_pools_by_hand(pool, expected):
+    X = np.arange(9, dtype=np.float32).reshape(1, 1, 3, 3)
+    np.testing.assert_array_equal(run_layer(built(pool, (1, 3, 3)), X), expected)
+
+
+def test_flatten_unrolls_channel_by_channel_row_by_row():
+    X = np.arange(12, dtype=np.float64).reshape(1, 3, 2, 2)
+    np.testing.assert_array_equal(run_layer(built(Flatten(), (3, 2, 2)), X), [np.arange(12.0)])
+
+
+def test_a_float64_model_with_max_pooling_runs_in_float64(tmp_path):
+    # MaxPool, unlike Conv and AveragePool, has a float64 kernel in ONNX Runtime's CPU provider.
+    model = untrained([MaxPool2D(2), Flatten(), Dense(5), Activation("softmax")], (2, 6, 6))
+    to_onnx(model, tmp_path / "m.onnx")
+    X = np.random.default_rng(2).normal(size=(7, 2, 6, 6))
+    P = run(tmp_path / "m.onnx", X)
+    assert P.dtype == np.float64 and np.abs(P - model.predict_proba(X)).max() <= 1e-15
 
 
 def test_leaky_relu_keeps_negative_values_scaled_by_alpha(tmp_path):
@@ -331,22 +403,23 @@ def test_a_layer_that_cannot_be_exported_is_named(tmp_path, layer, message):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_float64_model_needing_an_operator_without_a_float64_kernel_is_refused(tmp_path):
-    class Pool(Layer):
-        def forward(self, X, training=True):
-            return X
-
-        def backward(self, dY):
-            return dY
-
-        def onnx_nodes(self, builder, X):
-            return builder.node("AveragePool", [X], kernel_shape=[1, 1])
-
-    model = untrained([Pool()], 4, loss=MeanSquaredError())   # refused before any shape is looked at
-    with pytest.raises(ExportError, match=r"layer 0 \(Pool\) cannot be exported: in float64 it needs the ONNX "
-                                          r"operator AveragePool, for which ONNX Runtime's CPU provider has no "
-                                          r"float64 kernel.* to_onnx\(model, path, dtype=np\.float32\)"):
+@pytest.mark.parametrize("layers, message", [
+    ([Conv2D(2, 3), Flatten()], r"to_onnx: layer 0 \(Conv2D\) cannot be exported: in float64 it needs the ONNX "
+                                r"operator Conv, for which ONNX Runtime's CPU provider has no float64 kernel, so "
+                                r"the file would not run there\. Export the model in float32: to_onnx\(model, "
+                                r"path, dtype=np\.float32\) \(the weights are cast as they are written; the "
+                                r"model is left as it is\)\.$"),
+    ([MaxPool2D(2), AvgPool2D(2), Flatten()], r"to_onnx: layer 1 \(AvgPool2D\) cannot be exported: in float64 it "
+                                              r"needs the ONNX operator AveragePool, .*dtype=np\.float32"),
+], ids=["Conv2D", "AvgPool2D"])
+def test_a_float64_cnn_is_refused_and_told_to_export_in_float32(tmp_path, layers, message):
+    model = untrained([*layers, Dense(3), Activation("softmax")], (1, 8, 8))
+    with pytest.raises(ExportError, match=message):
         to_onnx(model, tmp_path / "m.onnx")
+    assert list(tmp_path.iterdir()) == []
+    to_onnx(model, tmp_path / "m.onnx", dtype=np.float32)     # the way out the message names
+    X = np.random.default_rng(3).normal(size=(7, 1, 8, 8))
+    assert np.abs(run(tmp_path / "m.onnx", X.astype(np.float32)) - model.predict_proba(X)).max() <= 1e-5
 
 
 def test_a_graph_that_fails_the_checker_is_an_error_that_says_so(tmp_path):
