@@ -45,7 +45,8 @@ def cnn():
     the top, 1 at the bottom), a non-square kernel, strides, overlapping pools, rows left over."""
     return [Conv2D(6, 3, padding=1), BatchNorm(), Activation("relu"),   # (6, 8, 8)
             MaxPool2D(3, stride=2),                                      # (6, 3, 3): one row and column left over
-            Conv2D(8, (2, 3), stride=(2, 1), padding="same"),            # (8, 2, 3), pads top 0, bottom 1, left 1, right 1
+            Conv2D(8, (2, 3), stride=(2, 1), padding="same"),            # (8, 2, 3); pads: top 0, bottom 1,
+                                                                         # left 1, right 1
             Activation("tanh"), AvgPool2D(2, stride=1),                  # (8, 1, 2)
             Flatten(), Dense(10), Activation("softmax")]
 
