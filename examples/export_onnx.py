@@ -4,6 +4,7 @@
     python examples/export_onnx.py                   # train, export, compare, time: about a minute
     python examples/export_onnx.py --quick           # a smoke test: a few epochs, fewer timing rounds
     python examples/export_onnx.py --all-models      # also a network of every activation, and a CNN
+    python examples/export_onnx.py --threads 1       # time both on one thread each
 
 For float32 and float64 in turn, this trains the seed's network (Dense(100)-BN-relu-Dense(50)-BN-
 relu-Dense(10)-BN-softmax, SGD(learning_rate=0.1, momentum=0.9), batches of 1000, the seed's 80/20
@@ -25,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from benchmark import SETTLE_SECONDS, OtherLoad, warn_if_busy
 from deeplearner import (SGD, Activation, AvgPool2D, BatchNorm, Conv2D, CrossEntropyForSoftMax, Dense, Dropout,
@@ -66,11 +68,14 @@ def train(layers, data, dtype, epochs, batchsize=1000, seed=0):
     return model
 
 
-def export_and_load(model, path, dtype=None):
-    """Write ``model`` to ``path`` and return ONNX Runtime's session on the file."""
+def export_and_load(model, path, dtype=None, threads=None):
+    """Write ``model`` to ``path`` and return ONNX Runtime's session on the file (``threads``: None for its default)."""
     import onnxruntime as ort
     to_onnx(model, path, dtype=dtype)
-    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def onnx_predict(session, dtype):
@@ -126,6 +131,9 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true", help="a smoke test: few epochs and timing rounds")
     parser.add_argument("--all-models", action="store_true",
                         help="also export a network of every activation and a CNN, and show their agreement")
+    parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
+                        help="run ONNX Runtime and NumPy's BLAS on N threads each while timing "
+                             "(default: each library's own default, all cores)")
     parser.add_argument("--out", metavar="DIR", type=Path, default=None,
                         help="where to write the .onnx files (default: a temporary directory)")
     args = parser.parse_args(argv)
@@ -155,17 +163,20 @@ def main(argv=None):
         for dtype in (np.float32, np.float64):
             model = train(seed_network(), data, dtype, args.epochs)
             path = out / f"seed_network_{dtype.__name__}.onnx"
-            predict = onnx_predict(export_and_load(model, path), dtype)
+            predict = onnx_predict(export_and_load(model, path, threads=args.threads), dtype)
             accuracy = model.evaluate(X_valid, data[3])[1]
             print(f"\nThe seed's network in {dtype.__name__}, {args.epochs} epochs: validation accuracy "
                   f"{accuracy:.3f}; written to {path} ({path.stat().st_size / 1024:.0f} kB).")
             agreements[f"seed network, {dtype.__name__}"] = rows = agreement(model, predict, X_rows)
             print_agreement(f"ONNX Runtime against predict_proba, {dtype.__name__}:", rows)
             contestants = {"ONNX Runtime": predict, "predict_proba": model.predict_proba}
-            timings[dtype] = {batch: time_per_1000(contestants, X_rows.astype(dtype), batch, args.rounds)
-                              for batch in TIMING_BATCHES}
+            with threadpool_limits(args.threads):   # NumPy's BLAS threads; None leaves them as they are
+                timings[dtype] = {batch: time_per_1000(contestants, X_rows.astype(dtype), batch, args.rounds)
+                                  for batch in TIMING_BATCHES}
 
-        print(f"\nms per 1000 predictions, median of {args.rounds} rounds (lower is faster):")
+        threads = f"{args.threads} thread{'s' if args.threads > 1 else ''} each" if args.threads else "default threads"
+        rounds = f"median of {args.rounds} rounds" if args.rounds > 1 else "1 round"
+        print(f"\nms per 1000 predictions, {rounds}, {threads} (lower is faster):")
         print("| dtype | batch | ONNX Runtime | predict_proba | predict_proba / ONNX Runtime |")
         print("|---|---:|---:|---:|---:|")
         for dtype, by_batch in timings.items():
@@ -192,7 +203,7 @@ def all_models(data, out, args):
              ("the CNN", cnn, (images[0], images[1], y_train, y_valid), np.float32, None),
              ("the CNN", cnn, (images[0], images[1], y_train, y_valid), np.float64, np.float32)]
     for title, layers, model_data, dtype, file_dtype in cases:
-        model = train(layers(), model_data, dtype, max(1, args.epochs // 10), batchsize=100)
+        model = train(layers(), model_data, dtype, max(1, args.epochs // 20), batchsize=100)
         path = out / f"{layers.__name__}_{dtype.__name__}.onnx"
         predict = onnx_predict(export_and_load(model, path, dtype=file_dtype), file_dtype or dtype)
         exported_as = ", exported as float32" if file_dtype else ""

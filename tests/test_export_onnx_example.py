@@ -19,7 +19,7 @@ def example(monkeypatch):
 
 
 def test_the_example_exports_reloads_agrees_and_times(example, tmp_path, capsys):
-    agreements, timings = example.main(["--data", "sklearn", "--epochs", "2", "--rounds", "1",
+    agreements, timings = example.main(["--data", "sklearn", "--epochs", "2", "--rounds", "1", "--threads", "1",
                                         "--out", str(tmp_path)])
     out = capsys.readouterr().out
     assert out.startswith("Data: scikit-learn's digits (1797 images of 8x8 pixels).")
@@ -37,6 +37,7 @@ def test_the_example_exports_reloads_agrees_and_times(example, tmp_path, capsys)
                              flags=re.M)
     assert [(dtype, batch) for dtype, batch, *_ in timing_rows] == [
         (dtype, batch) for dtype in ("float32", "float64") for batch in ("1", "32", "1000")]
+    assert "ms per 1000 predictions, 1 round, 1 thread each (lower is faster):" in out
     for dtype in (np.float32, np.float64):
         assert all(ms["ONNX Runtime"] > 0 and ms["predict_proba"] > 0 for ms in timings[dtype].values())
 
