@@ -423,13 +423,17 @@ def test_a_float64_cnn_is_refused_and_told_to_export_in_float32(tmp_path, layers
     assert np.abs(run(tmp_path / "m.onnx", X.astype(np.float32)) - model.predict_proba(X)).max() <= 1e-5
 
 
-def test_a_graph_that_fails_the_checker_is_an_error_that_says_so(tmp_path):
+@pytest.mark.parametrize("inputs, problem", [
+    (lambda builder, X: [X], r"has input size 1 not in range \[min=2, max=3\]"),              # Gemm needs two
+    (lambda builder, X: [X, builder.constant("W", np.ones((5, 2)))], r"ShapeInferenceError"),  # X is (batch, 3)
+], ids=["validation", "shape inference"])
+def test_a_graph_that_fails_the_checker_is_an_error_that_says_so(tmp_path, inputs, problem):
     class Broken(NoExport):
         def onnx_nodes(self, builder, X):
-            return builder.node("Gemm", [X])      # Gemm needs at least two inputs
+            return builder.node("Gemm", inputs(builder, X))
 
-    with pytest.raises(ExportError, match=r"to_onnx: the graph fails onnx\.checker \(.*\)\. If a layer of your "
-                                          r"own emitted the node named there, check its onnx_nodes\."):
+    with pytest.raises(ExportError, match=r"to_onnx: the graph fails onnx\.checker \(.*" + problem + r".*\)\. If a "
+                                          r"layer of your own emitted the node named there, check its onnx_nodes\."):
         to_onnx(untrained([Broken()], 3, loss=MeanSquaredError()), tmp_path / "m.onnx")
     assert list(tmp_path.iterdir()) == []
 

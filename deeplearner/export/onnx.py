@@ -11,7 +11,7 @@ The file holds one graph. Its input ``X`` has shape (batch, *input_shape), with 
 axis named "batch"; its output ``Y`` is what ``predict_proba`` returns: every layer in inference
 mode, the final softmax included, so Y holds probabilities, shape (batch, n_out). The model's
 ``classes_`` (the label of each output unit) go into the file's metadata as JSON, under "classes".
-ONNX opset 17 and IR version 8, which ONNX Runtime reads from version 1.13 on.
+ONNX opset 17 and IR version 8, which ONNX Runtime reads from version 1.13 on (tested: 1.19 and 1.32).
 
 What each built-in layer becomes (each layer's ``onnx_nodes`` method, a few lines at the end of
 its class, emits these):
@@ -129,7 +129,7 @@ def to_onnx(model, path, dtype=None):
         helper.set_model_props(proto, {"classes": json.dumps(np.asarray(model.classes_).tolist())})
     try:
         onnx.checker.check_model(proto, full_check=True)
-    except onnx.checker.ValidationError as error:
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as error:
         reason = " ".join(str(error).split())   # the checker's message spans several lines
         raise ExportError(f"to_onnx: the graph fails onnx.checker ({reason}). If a layer of your own emitted "
                           f"the node named there, check its onnx_nodes.") from None
