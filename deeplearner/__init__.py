@@ -21,7 +21,7 @@ from .model import Sequential, load_model
 from .optimizers import SGD, Adam, Optimizer, RMSprop
 from .safety import TrainingDivergedError
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"   # written only here: pyproject.toml reads it (setuptools dynamic version)
 
 __all__ = [
     "Layer", "Dense", "Activation", "Dropout", "BatchNorm",

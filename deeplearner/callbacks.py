@@ -6,7 +6,8 @@ and ``on_train_end(model)``. Setting ``model.stop_training = True`` ends ``fit``
 """
 
 import math
-import numbers
+
+from .validation import check_real
 
 
 class Callback:
@@ -53,18 +54,13 @@ class EarlyStopping(Callback):
         if not isinstance(monitor, str):
             raise ValueError(f"EarlyStopping: monitor must be the name of a metric, a str such as 'val_loss' "
                              f"or 'val_accuracy', received monitor={monitor!r}.")
-        if isinstance(patience, bool) or not isinstance(patience, numbers.Integral) or patience < 0:
-            raise ValueError(f"EarlyStopping: patience must be an integer >= 0, received patience={patience!r}.")
-        if (isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real)
-                or not math.isfinite(min_delta) or min_delta < 0):
-            raise ValueError(f"EarlyStopping: min_delta must be a finite number >= 0, received "
-                             f"min_delta={min_delta!r}.")
+        self.patience = check_real("EarlyStopping", "patience", patience, 0, integer=True)
+        self.min_delta = check_real("EarlyStopping", "min_delta", min_delta, 0, must="a finite number >= 0")
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', received mode={mode!r}.")
         if mode == "auto":
             mode = "max" if "accuracy" in monitor else "min"
-        self.monitor, self.patience, self.min_delta = monitor, int(patience), float(min_delta)
-        self.mode, self.restore_best_weights = mode, restore_best_weights
+        self.monitor, self.mode, self.restore_best_weights = monitor, mode, restore_best_weights
 
     def on_train_begin(self, model):
         # fit has already created the history with every key it will log: a monitor that is not

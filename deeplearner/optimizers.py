@@ -12,33 +12,18 @@ Two ways in:
 """
 
 import math
-import numbers
 
 import numpy as np
 
-
-def _check_range(owner, name, value, low, high, high_open=True, hint=""):
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
-    ok = ok and low <= value and (value < high if high_open else value <= high)
-    if not ok:
-        interval = f"[{low}, {high})" if high_open else f"[{low}, {high}]"
-        raise ValueError(f"{owner}: {name} must be a number in {interval}, received {name}={value!r}.{hint}")
-    return float(value)
-
-
-def _check_positive(owner, name, value, hint=""):
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value) and value > 0
-    if not ok:
-        raise ValueError(f"{owner}: {name} must be a positive number, received {name}={value!r}.{hint}")
-    return float(value)
+from .validation import check_real
 
 
 class Optimizer:
     """Base class: subclasses define ``_apply(param, grad, slots)``, changing ``param`` in place."""
 
     def __init__(self, learning_rate):
-        self.learning_rate = _check_range(type(self).__name__, "learning_rate", learning_rate,
-                                          0, np.inf, hint=" Typical values are 0.001 to 0.1.")
+        self.learning_rate = check_real(type(self).__name__, "learning_rate", learning_rate, 0, math.inf,
+                                        hint=" Typical values are 0.001 to 0.1.")
         self.state = {}        # key -> dict of state arrays, for step()
         self._own_slots = {}   # state for update(), one parameter per optimizer object
 
@@ -83,7 +68,7 @@ class SGD(Optimizer):
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False):
         super().__init__(learning_rate)
-        self.momentum = _check_range("SGD", "momentum", momentum, 0, 1, hint=" The usual value is 0.9.")
+        self.momentum = check_real("SGD", "momentum", momentum, 0, 1, hint=" The usual value is 0.9.")
         if nesterov and self.momentum == 0:
             raise ValueError("SGD: nesterov=True needs momentum > 0, received momentum=0. "
                              "Pass e.g. SGD(learning_rate=0.1, momentum=0.9, nesterov=True).")
@@ -123,9 +108,9 @@ class Adam(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, eps=1e-8):
         super().__init__(learning_rate)
-        self.beta_1 = _check_range("Adam", "beta_1", beta_1, 0, 1, hint=" The usual value is 0.9.")
-        self.beta_2 = _check_range("Adam", "beta_2", beta_2, 0, 1, hint=" The usual value is 0.999.")
-        self.eps = _check_positive("Adam", "eps", eps, hint=" The usual value is 1e-8.")
+        self.beta_1 = check_real("Adam", "beta_1", beta_1, 0, 1, hint=" The usual value is 0.9.")
+        self.beta_2 = check_real("Adam", "beta_2", beta_2, 0, 1, hint=" The usual value is 0.999.")
+        self.eps = check_real("Adam", "eps", eps, 0, low_open=True, hint=" The usual value is 1e-8.")
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "eps": self.eps}
@@ -165,8 +150,8 @@ class RMSprop(Optimizer):
 
     def __init__(self, learning_rate=0.001, rho=0.9, eps=1e-8):
         super().__init__(learning_rate)
-        self.rho = _check_range("RMSprop", "rho", rho, 0, 1, hint=" The usual value is 0.9.")
-        self.eps = _check_positive("RMSprop", "eps", eps, hint=" The usual value is 1e-8.")
+        self.rho = check_real("RMSprop", "rho", rho, 0, 1, hint=" The usual value is 0.9.")
+        self.eps = check_real("RMSprop", "eps", eps, 0, low_open=True, hint=" The usual value is 1e-8.")
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "eps": self.eps}

@@ -3,6 +3,7 @@
 Every message says what was expected, what was received, and how to fix it.
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -48,13 +49,40 @@ def check_X(X, input_shape, dtype, name="X", convert=True):
         raise ValueError(_shape_problem(X.shape, tuple(input_shape), name, expected))
     if X.shape[0] == 0:
         raise ValueError(f"{name} is empty (shape {X.shape}): pass at least one sample.")
+    # One pass with no (n, d) temporary settles the common case: a sum is finite only if every
+    # term is; only a suspicious sum (NaN, inf, or overflow of huge values) looks closer. For a
+    # float32 model fed wider floats the pass sums squares instead: that sum is at least the
+    # largest square, with no cancellation, so it also sees a value that float32 cannot hold.
+    narrowing = X.dtype.kind == "f" and X.dtype.itemsize > np.dtype(dtype).itemsize
+    with np.errstate(over="ignore", invalid="ignore"):
+        if narrowing:
+            suspicious = not _sum_of_squares(X) < FLOAT32_OVERFLOW ** 2      # NaN compares False
+        else:
+            suspicious = X.dtype.kind == "f" and not np.isfinite(X.sum(dtype=np.float64))
+    if suspicious:
+        _refuse_what_the_model_cannot_hold(X, name, narrowing)
     if convert:
         X = X.astype(dtype, copy=False)
-    # A sum is finite only if every term is, so one pass with no (n, d) temporary settles the
-    # common case; only a suspicious sum (NaN, inf, or overflow of huge values) looks closer.
-    with np.errstate(over="ignore", invalid="ignore"):
-        suspicious = X.dtype.kind == "f" and not np.isfinite(X.sum(dtype=np.float64))
-    if suspicious and not np.isfinite(X).all():
+    return X
+
+
+# float32's largest value is 2^128 - 2^104; from halfway to the next one, 2^128 - 2^103, a
+# float64 rounds to inf when cast to float32.
+FLOAT32_OVERFLOW = 2.0 ** 128 - 2.0 ** 103
+
+
+def _sum_of_squares(X):
+    """sum(X * X) in one read of X and no temporary, e.g. einsum("ij,ij->", X, X) for rows.
+
+    Not BLAS's dot: on a busy machine its threads made it 10 times slower than this loop.
+    """
+    axes = list(range(X.ndim))                        # every axis summed: the result is a scalar
+    return np.einsum(X, axes, X, axes, [])
+
+
+def _refuse_what_the_model_cannot_hold(X, name, narrowing):
+    """The closer look after a suspicious pass: NaN or infinities, or values beyond float32."""
+    if not np.isfinite(X).all():
         bad = np.argwhere(~np.isfinite(X))
         if X.ndim == 2:
             where, fix = f"row {bad[0][0]}, column {bad[0][1]}", "rows or fill the gaps in, e.g. with the column mean"
@@ -64,7 +92,11 @@ def check_X(X, input_shape, dtype, name="X", convert=True):
             where, fix = f"{axes} ({index})", "samples or fill the gaps in, e.g. with the mean pixel"
         raise ValueError(f"{name} contains {len(bad)} NaN or infinite values (the first at {where}). "
                          f"Remove those {fix}.")
-    return X
+    largest = max(abs(float(X.max())), abs(float(X.min())))              # two passes, no temporary
+    if narrowing and largest >= FLOAT32_OVERFLOW:
+        raise ValueError(f"{name} holds values up to {largest:.3g}, beyond float32's range "
+                         f"({np.finfo(np.float32).max:.2g}): scale the data or build the model with "
+                         f"dtype=np.float64.")
 
 
 def _shape_problem(shape, input_shape, name, expected):
@@ -120,8 +152,42 @@ def check_y(y, n_samples, name="y", X_name="X"):
     return y
 
 
+def check_real(owner, name, value, low=-math.inf, high=math.inf, *, low_open=False, high_open=True,
+               integer=False, must=None, hint=""):
+    """Return ``value`` as a float (an int if ``integer``) when it is a real number in the interval.
+
+    The interval runs from ``low`` to ``high``, closed at ``low`` and open at ``high`` unless
+    ``low_open`` / ``high_open`` say otherwise. A bool is refused although Python counts it as an
+    int (``Dropout(True)`` is a mistake, not a rate of 1), and so are NaN and the infinities.
+    Otherwise raises ``ValueError("{owner}: {name} must be {must}, received {name}={value!r}.{hint}")``,
+    where ``must`` describes the interval unless given, e.g. "a number in [0, 1)", "a positive
+    number", "a positive integer".
+    """
+    number = None
+    if isinstance(value, numbers.Integral if integer else numbers.Real) and not isinstance(value, bool):
+        try:
+            number = int(value) if integer else float(value)
+        except OverflowError:          # an int beyond float's range, e.g. 10**400: refused below
+            pass
+    ok = (number is not None and (integer or math.isfinite(number))
+          and (low < number if low_open else low <= number) and (number < high if high_open else number <= high))
+    if not ok:
+        raise ValueError(f"{owner}: {name} must be {must or _interval(low, high, low_open, high_open, integer)}, "
+                         f"received {name}={value!r}.{hint}")
+    return number
+
+
+def _interval(low, high, low_open, high_open, integer):
+    """Words for an interval: "a positive integer", "an integer >= 0", "a number in [0, 1)", ..."""
+    if high == math.inf and not low_open and integer:
+        return "a positive integer" if low == 1 else f"an integer >= {low}"
+    if high == math.inf and low_open and low == 0 and not integer:
+        return "a positive number"
+    brackets = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    return f"{'an integer' if integer else 'a number'} in {brackets}"
+
+
 def check_positive_int(value, name, owner="fit", example=None):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        hint = f" Pass e.g. {name}={example}." if example is not None else ""
-        raise ValueError(f"{owner}: {name} must be a positive integer, received {name}={value!r}.{hint}")
-    return int(value)
+    """``value`` as an int >= 1, or a ValueError naming ``owner`` and suggesting ``example``."""
+    hint = f" Pass e.g. {name}={example}." if example is not None else ""
+    return check_real(owner, name, value, 1, integer=True, hint=hint)

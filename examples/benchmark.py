@@ -3,6 +3,7 @@
     python examples/benchmark.py                       # everything, a few minutes
     python examples/benchmark.py --quick               # a smoke test, seconds
     python examples/benchmark.py --json results.json   # also write every number as JSON
+    python examples/benchmark.py --threads             # also fit's BLAS threads, idle and busy
 
 The workload (issue 4): Dense(100)-BN-relu-Dense(50)-BN-relu-Dense(10)-BN-softmax on 400 features,
 SGD(learning_rate=0.1, momentum=0.9), 4000 training rows in batches of 1000, and one validation
@@ -301,6 +302,8 @@ def parse_args(argv):
     parser.add_argument("--no-torch", action="store_true", help="do not import PyTorch even if installed")
     parser.add_argument("--no-sweeps", action="store_true", help="skip the rows and width sweeps")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory measurements")
+    parser.add_argument("--threads", action="store_true",
+                        help="also the BLAS-threads study, idle and busy (benchmark_threads.py)")
     parser.add_argument("--json", metavar="PATH", help="also write the results to PATH as JSON")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)   # MODE N_ROWS N_VALID
     return parser.parse_args(argv)
@@ -416,6 +419,10 @@ def main(argv=None):
               f"grew by {extra:.0f} MB, of which {predicting['predict_output_mb']:.0f} MB is predict_proba's "
               f"output (one layer's activations for every row at once would be "
               f"{predicting['one_layer_of_activations_mb']:.0f} MB)")
+
+    if args.threads:                   # fixed counts against fit's automatic choice, idle and busy
+        import benchmark_threads
+        results["threads"] = benchmark_threads.run(quick, args.rounds, settle)
 
     results["targets"] = check_targets(results)
     if results["targets"]:

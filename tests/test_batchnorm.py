@@ -8,13 +8,9 @@ import numpy as np
 import pytest
 
 from deeplearner import BatchNorm
+from helpers import built
 
 EPS = 1e-5   # BatchNorm's default
-
-
-def built(layer, n):
-    layer.build(n, np.random.default_rng(0), np.float64)
-    return layer
 
 
 def features(seed, batch=50, n=4):

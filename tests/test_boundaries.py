@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from deeplearner import (SGD, Activation, BatchNorm, Callback, CrossEntropyForSoftMax, Dense, EarlyStopping,
-                         MeanSquaredError, Sequential, relu)
+                         MeanSquaredError, Sequential, gradcheck, relu)
 from deeplearner.progress import ProgressReporter
 
 rng = np.random.default_rng(0)
@@ -47,14 +47,15 @@ def test_a_failed_fit_learns_no_classes():
     np.testing.assert_array_equal(m.classes_, [7, 8, 9])
 
 
-def test_a_layer_first_in_one_model_computes_its_input_gradient_in_the_next():
+def test_a_layer_first_in_one_model_passes_the_right_gradient_back_in_the_next():
+    """The first layer of a model may skip dX; placed second in another model it must not."""
     shared = Dense(5)
     Sequential([shared, Activation("relu"), Dense(3), Activation("softmax")], SGD(),
                CrossEntropyForSoftMax(), input_dim=4)
-    assert shared.needs_input_grad is False
-    second = Sequential([Dense(4), shared, Activation("relu"), Dense(3), Activation("softmax")], SGD(),
-                        CrossEntropyForSoftMax(), input_dim=4)
-    assert shared.needs_input_grad is True
+    second = Sequential([Dense(4), shared, Activation("tanh"), Dense(3), Activation("softmax")], SGD(),
+                        CrossEntropyForSoftMax(), input_dim=4, seed=0)
+    result = gradcheck(second, X[:8], y[:8])         # layer 0's gradients come through shared's dX
+    assert {"0.W", "0.b"} <= set(result.errors) and result.max_error < 1e-6, result
     assert np.isfinite(second.fit(X, y, epochs=1, verbose=0)["loss"]).all()
 
 

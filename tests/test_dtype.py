@@ -133,18 +133,22 @@ def test_numpy_float64_scalars_would_be_caught():
     assert (0.5 * X).dtype == np.float32
 
 
-def test_the_first_layer_skips_its_input_gradient_but_gradcheck_still_checks_it():
-    model = classifier(np.float64, SGD(learning_rate=0.1), layers=[
-        Dense(6), BatchNorm(), Activation("tanh"), Dense(4), Activation("softmax")])
-    first = model.layers[0]
-    assert first.needs_input_grad is False and model.layers[3].needs_input_grad is True
+def test_gradcheck_checks_the_gradient_for_the_data_and_leaves_training_as_it_was():
+    """Whatever the first layer does with dX (fit skips it), gradcheck checks it, and afterwards
+    the model trains exactly as a twin that was never checked."""
+    def make():
+        return classifier(np.float64, SGD(learning_rate=0.1, momentum=0.9), layers=[
+            Dense(6), BatchNorm(), Activation("tanh"), Dense(4), Activation("softmax")])
+    model, twin = make(), make()
     X, y = data(n=10)
-    model.train_on_batch(X, y)
-    assert first.backward(np.ones((10, 6))) is None
+    assert model.train_on_batch(X, y) == twin.train_on_batch(X, y)
     result = gradcheck(model, X, y)
     assert "X" in result.errors and result.max_error < 1e-6
-    assert gradcheck(first, X).errors["X"] < 1e-6               # a standalone check of that layer too
-    assert first.needs_input_grad is False                      # and both left the flag as it was
+    assert gradcheck(model.layers[0], X).errors["X"] < 1e-6    # a standalone check of that layer too
+    for _ in range(3):
+        assert model.train_on_batch(X, y) == twin.train_on_batch(X, y)
+    for mine, its in zip(model.get_weights(), twin.get_weights()):
+        assert all(np.array_equal(mine[key], its[key]) for key in its)
 
 
 # ---------------------------------------------------------------- float32 agrees with float64
@@ -183,3 +187,56 @@ def test_float32_and_float64_give_the_same_results_to_float32_precision(optimize
             np.testing.assert_allclose(w32[key], w64[key], rtol=1e-3, atol=1e-4, err_msg=key)
     np.testing.assert_allclose(models[np.float32].predict_proba(X), models[np.float64].predict_proba(X),
                                rtol=1e-3, atol=1e-5)
+
+
+# ---------------------------------------------------------------- float64 data a float32 model cannot hold
+FLOAT32_REFUSED = r"X holds values up to {}, beyond float32's range \(3\.4e\+38\): scale the data or build the " \
+                  r"model with dtype=np\.float64\."
+
+
+def float32_model():
+    return classifier(np.float32, SGD(learning_rate=0.1), layers=[Dense(4), Activation("softmax")])
+
+
+@pytest.mark.parametrize("call", ["predict", "predict_proba", "evaluate", "fit"])
+@pytest.mark.parametrize("values, shown", [((1e300, 0.5), r"1e\+300"), ((1e39, -1e39), r"1e\+39"),
+                                           ((-2.0 ** 128, 1.0), r"3\.4e\+38")])
+def test_a_float32_model_refuses_float64_values_beyond_float32s_range(call, values, shown):
+    """Cast to float32 they would be inf, and the model would answer inf or NaN; values that
+    cancel in a sum (1e39 and -1e39) are found too."""
+    X, y = data(n=10)
+    X[3, :2] = values
+    model = float32_model()
+    with pytest.raises(ValueError, match=FLOAT32_REFUSED.format(shown)):
+        if call == "fit":
+            model.fit(X, y, verbose=0)
+        elif call == "evaluate":
+            model.evaluate(X, y)
+        else:
+            getattr(model, call)(X)
+
+
+def test_the_float32_range_check_draws_the_line_where_the_cast_would_give_inf():
+    """float32's largest value is 2^128 - 2^104; a float64 below 2^128 - 2^103 rounds to it, from
+    there on to inf."""
+    X, _ = data(n=4)
+    model = float32_model()
+    below, limit = 2.0 ** 128 - 2.0 ** 103 - 2.0 ** 75, 2.0 ** 128 - 2.0 ** 103
+    with np.errstate(over="ignore"):
+        assert np.isfinite(np.float32(below)) and not np.isfinite(np.float32(limit))
+    X[0, 0] = below
+    assert model.predict_proba(X).dtype == np.float32                   # accepted
+    X[0, 0] = limit
+    with pytest.raises(ValueError, match="beyond float32's range"):
+        model.predict_proba(X)
+
+
+def test_the_float32_range_check_sees_strided_data_and_leaves_float64_models_alone():
+    X, _ = data(n=6)
+    wide = np.repeat(X, 2, axis=1)                                     # (6, 24): every column twice
+    wide[2, 0] = 1e300
+    model = float32_model()
+    with pytest.raises(ValueError, match=FLOAT32_REFUSED.format(r"1e\+300")):
+        model.predict_proba(wide[:, ::2])                             # a view, not contiguous
+    X[2, 0] = 1e300
+    assert np.isfinite(classifier(np.float64, SGD()).predict_proba(X)).all()   # float64 holds 1e300

@@ -4,11 +4,7 @@ import numpy as np
 import pytest
 
 from deeplearner import Dense, Flatten, gradcheck
-
-
-def built(layer, shape, dtype=np.float64):
-    layer.build(shape, np.random.default_rng(0), dtype)
-    return layer
+from helpers import built
 
 
 def test_flatten_is_c_order():
@@ -43,7 +39,7 @@ def test_a_flat_input_passes_through():
 
 
 def test_float32_stays_float32_and_config_rebuilds():
-    layer = built(Flatten(), (2, 3, 3), np.float32)
+    layer = built(Flatten(), (2, 3, 3), dtype=np.float32)
     Y = layer.forward(np.ones((2, 2, 3, 3), dtype=np.float32), training=True)
     assert Y.dtype == layer.backward(Y).dtype == np.float32
     assert Flatten(**layer.get_config()).get_config() == {}

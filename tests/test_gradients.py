@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from helpers import SelfTrainingScale, built
 
-from deeplearner import (SGD, Activation, BatchNorm, CrossEntropyForSoftMax, Dense, Dropout, Layer,
-                         MeanSquaredError, Sequential, gradcheck)
+from deeplearner import (SGD, Activation, BatchNorm, CrossEntropyForSoftMax, Dense, Dropout, MeanSquaredError, Sequential, gradcheck)
 
 TOLERANCE = 1e-6
 FEW = settings(max_examples=25, deadline=None)      # modest: the whole suite must stay fast
@@ -46,12 +46,6 @@ def central_difference(f, A, eps=1e-6):
 def relative_error(analytic, numeric):
     """||a - n|| / (||a|| + ||n||): scale-free, unlike gradcheck's (which floors the denominator at 1)."""
     return np.linalg.norm(analytic - numeric) / (np.linalg.norm(analytic) + np.linalg.norm(numeric))
-
-
-def built(layer, n_in, seed=0):
-    """Build ``layer`` for inputs of width n_in, in float64, as Sequential would."""
-    layer.build(n_in, np.random.default_rng(seed), np.float64)
-    return layer
 
 
 def away_from_zero(rng, shape):
@@ -210,26 +204,6 @@ def test_gradcheck_leaves_an_unfitted_models_classes_unlearned():
     assert model.classes_ is None
     model.fit(rng.standard_normal((20, 3)), np.arange(20) % 10 + 1, verbose=0)   # labels 1..10
     np.testing.assert_array_equal(model.classes_, np.arange(1, 11))
-
-
-class SelfTrainingScale(Layer):
-    """A layer in the seed notebook's style: Y = X * s, with s a plain attribute updated in backward."""
-
-    def __init__(self):   # like the notebook's layers: no Layer.__init__, so no params
-        pass
-
-    def setup(self, optimizer, loss):
-        self.s = np.linspace(0.5, 2.0, self.inputshape)
-        self.s_opt = copy.copy(optimizer)
-
-    def forward(self, X, training=True):
-        self.X = X
-        return X * self.s
-
-    def backward(self, dY):
-        s = self.s
-        self.s = self.s_opt.update(self.s, np.sum(dY * self.X, axis=0))
-        return dY * s   # dX with the s of the forward pass
 
 
 def test_gradcheck_leaves_a_self_training_seed_layer_as_it_was_and_checks_through_it():

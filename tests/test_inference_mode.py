@@ -7,11 +7,7 @@ import numpy as np
 import pytest
 
 from deeplearner import SGD, Activation, BatchNorm, CrossEntropyForSoftMax, Dense, Dropout, Sequential
-
-
-def built(layer, n_in=3, seed=0):
-    layer.build(n_in, np.random.default_rng(seed), np.float64)
-    return layer
+from helpers import built
 
 
 def test_predict_keeps_no_reference_to_the_callers_array():
@@ -37,7 +33,7 @@ def test_predict_keeps_no_reference_to_the_callers_array():
     (BatchNorm(), r"BatchNorm\.backward needs a forward\(X, training=True\) first: .*running statistics"),
 ], ids=["Dense", "Activation", "BatchNorm"])
 def test_backward_after_an_inference_forward_is_a_clear_error(layer, message):
-    layer = built(layer)
+    layer = built(layer, 3)
     X = np.random.default_rng(0).standard_normal((4, 3))
     with pytest.raises(RuntimeError, match=message):           # before any forward
         layer.backward(np.ones((4, layer.outputshape())))
@@ -49,7 +45,7 @@ def test_backward_after_an_inference_forward_is_a_clear_error(layer, message):
 
 
 def test_batchnorm_inference_leaves_the_running_statistics_alone():
-    layer = built(BatchNorm())
+    layer = built(BatchNorm(), 3)
     X = np.random.default_rng(1).standard_normal((6, 3))
     layer.forward(X, training=True)
     running = {key: value.copy() for key, value in layer.buffers.items()}
@@ -58,7 +54,7 @@ def test_batchnorm_inference_leaves_the_running_statistics_alone():
 
 
 def test_dropout_backward_after_inference_is_the_identity_like_its_forward():
-    layer = built(Dropout(0.5))
+    layer = built(Dropout(0.5), 3)
     X = np.random.default_rng(2).standard_normal((4, 3))
     layer.forward(X, training=True)
     layer.forward(X, training=False)

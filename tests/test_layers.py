@@ -7,11 +7,7 @@ import pytest
 
 from deeplearner import Activation, Dense, Dropout, leaky_relu, relu, sigmoid, softmax, tanh
 from deeplearner.layers.activations import LeakyReLU
-
-
-def built(layer, n_in, seed=0, dtype=np.float64):
-    layer.build(n_in, np.random.default_rng(seed), dtype)
-    return layer
+from helpers import built
 
 
 # ---------------------------------------------------------------- Dense

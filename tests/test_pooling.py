@@ -7,6 +7,7 @@ import pytest
 
 from deeplearner import AvgPool2D, MaxPool2D, gradcheck
 from deeplearner.layers.base import ShapeError
+from helpers import built
 
 TOLERANCE = 1e-6
 POOLS = [MaxPool2D, AvgPool2D]
@@ -18,14 +19,9 @@ CASES = [(2, None, 4, 4), (2, None, 5, 7), (3, 1, 5, 6), (2, 1, 4, 5), ((2, 3), 
 IDS = [f"p{p}-s{s}-{h}x{w}" for p, s, h, w in CASES]
 
 
-def built(layer, shape, dtype=np.float64):
-    layer.build(shape, np.random.default_rng(0), dtype)
-    return layer
-
-
 def pool_layer(cls, case, channels=2, dtype=np.float64):
     pool_size, stride, h, w = case
-    return built(cls(pool_size, stride), (channels, h, w), dtype)
+    return built(cls(pool_size, stride), (channels, h, w), dtype=dtype)
 
 
 # ---------------------------------------------------------------- the slow reference

@@ -1,6 +1,5 @@
 """model.save / load_model: round trips for every layer and optimizer, continued training, bad files."""
 
-import copy
 import os
 import re
 import struct
@@ -12,6 +11,7 @@ import pytest
 from deeplearner import (SGD, Activation, Adam, BatchNorm, CrossEntropyForSoftMax, Dense, Dropout, Layer,
                          MeanSquaredError, RMSprop, Sequential, load_model)
 from deeplearner.layers.activations import LeakyReLU
+from helpers import SelfTrainingScale
 
 ACTIVATIONS = ["relu", "leaky_relu", "sigmoid", "tanh", "softmax"]
 
@@ -498,26 +498,6 @@ def test_seed_style_layer_without_get_weights_cannot_be_saved(tmp_path):
     model = classifier([SeedStyleLayer()])
     with pytest.raises(ValueError, match=r"layer 1 \(SeedStyleLayer\) has no get_weights\(\).*deeplearner\.Layer"):
         model.save(tmp_path / "model.npz")
-
-
-class SelfTrainingScale(Layer):
-    """The seed notebook's style on the Layer base class: no Layer.__init__, weights as attributes."""
-
-    def __init__(self):
-        pass
-
-    def setup(self, optimizer, loss):
-        self.s = np.full(self.inputshape, 3.0)
-        self.s_opt = copy.copy(optimizer)
-
-    def forward(self, X, training=True):
-        self.X = X
-        return X * self.s
-
-    def backward(self, dY):
-        s = self.s
-        self.s = self.s_opt.update(self.s, np.sum(dY * self.X, axis=0))
-        return dY * s
 
 
 def test_seed_style_layer_with_weights_in_attributes_cannot_be_saved(tmp_path):

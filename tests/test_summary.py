@@ -1,8 +1,7 @@
 """summary(): what it counts and how it says what it cannot count."""
 
-import numpy as np
-
-from deeplearner import SGD, Activation, BatchNorm, CrossEntropyForSoftMax, Dense, Layer, Sequential
+from deeplearner import SGD, Activation, BatchNorm, CrossEntropyForSoftMax, Dense, Sequential
+from helpers import SelfTrainingScale
 
 
 def summary_lines(model):
@@ -20,25 +19,11 @@ def test_a_frozen_layer_counts_as_non_trainable():
     assert "Trainable params: 18" in lines and "Non-trainable params: 24" in lines
 
 
-class SeedStyle(Layer):
-    def __init__(self):          # like the notebook's BathNorm: no super().__init__()
-        self.scale = None
-
-    def setup(self, optimizer, loss):
-        self.scale = np.ones(self.inputshape)
-
-    def forward(self, X, training=True):
-        return X * self.scale
-
-    def backward(self, dY):
-        return dY * self.scale
-
-
 def test_a_seed_style_layer_is_marked_uncounted_not_zero():
-    model = Sequential([Dense(4), SeedStyle(), Dense(2), Activation("softmax")],
+    model = Sequential([Dense(4), SelfTrainingScale(), Dense(2), Activation("softmax")],
                        SGD(), CrossEntropyForSoftMax(), input_dim=3, seed=0)
     lines = summary_lines(model)
-    row = next(line for line in lines if "SeedStyle" in line)
+    row = next(line for line in lines if "SelfTrainingScale" in line)
     assert row.rstrip("| ").endswith("?")
     assert any(line.startswith("?: a layer that keeps its weights outside self.params") for line in lines)
     assert "Total params: 26" in lines      # 3*4 + 4 and 4*2 + 2: only what can be seen

@@ -3,17 +3,13 @@
 import numpy as np
 
 from deeplearner import SGD, Activation, BatchNorm, CrossEntropyForSoftMax, Dense, Layer, Sequential
-
-
-class SeedStyle(Layer):
-    def __init__(self):   # like the notebook's layers: Layer.__init__ is never called
-        pass
+from helpers import SelfTrainingScale
 
 
 def test_trainable_is_a_documented_class_attribute_true_by_default():
     assert vars(Layer)["trainable"] is True
     assert "trainable : bool" in Layer.__doc__
-    assert Dense(3).trainable is True and SeedStyle().trainable is True
+    assert Dense(3).trainable is True and SelfTrainingScale().trainable is True
 
 
 def test_a_frozen_layer_counts_its_parameters_as_non_trainable():

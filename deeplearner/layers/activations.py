@@ -6,10 +6,9 @@ some derivatives read best from one (relu: X > 0), some from the other (sigmoid:
 Write your own the same way and pass an instance to ``Activation``.
 """
 
-import numbers
-
 import numpy as np
 
+from ..validation import check_real
 from .base import Layer
 
 
@@ -39,11 +38,8 @@ class LeakyReLU:
     name = "leaky_relu"
 
     def __init__(self, alpha=0.01):
-        if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 <= alpha < 1:
-            raise ValueError(f"LeakyReLU: alpha must be a number in [0, 1), received alpha={alpha!r}. "
-                             f"Example: LeakyReLU(alpha=0.01).")
         # A Python float: a NumPy float64 scalar times a float32 array would give float64.
-        self.alpha = float(alpha)
+        self.alpha = check_real("LeakyReLU", "alpha", alpha, 0, 1, hint=" Example: LeakyReLU(alpha=0.01).")
 
     def forward(self, X):
         """X : ndarray of shape (batch, ...), rows or images -> Y : ndarray of X's shape."""

@@ -4,6 +4,7 @@ import numbers
 
 import numpy as np
 
+from ..validation import check_real
 from .base import Layer, ShapeError, as_tuple, column_sums
 
 
@@ -79,14 +80,9 @@ class BatchNorm(Layer):
 
     def __init__(self, momentum=0.9, eps=1e-5):
         super().__init__()
-        if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real) or not 0 <= momentum < 1:
-            raise ValueError(f"BatchNorm: momentum must be in [0, 1), received momentum={momentum!r}. "
-                             f"The usual value is 0.9 (PyTorch's 0.1 is 0.9 here).")
-        if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps > 0:
-            raise ValueError(f"BatchNorm: eps must be a positive number, received eps={eps!r}. "
-                             f"The usual value is 1e-5.")
-        self.momentum = float(momentum)
-        self.eps = float(eps)
+        self.momentum = check_real("BatchNorm", "momentum", momentum, 0, 1, must="in [0, 1)",
+                                   hint=" The usual value is 0.9 (PyTorch's 0.1 is 0.9 here).")
+        self.eps = check_real("BatchNorm", "eps", eps, 0, low_open=True, hint=" The usual value is 1e-5.")
         self.X_hat = None   # the normalized input of the last training forward, for backward
 
     def get_config(self):

@@ -4,6 +4,7 @@ import numbers
 
 import numpy as np
 
+from ..validation import check_real
 from .base import Layer, ShapeError, column_sums
 
 INITIALIZERS = ("glorot_uniform", "he_normal")
@@ -40,12 +41,9 @@ class Dense(Layer):
 
     def __init__(self, units, init="glorot_uniform"):
         super().__init__()
-        if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units < 1:
-            raise ValueError(f"Dense: units must be a positive integer, received units={units!r}. "
-                             f"Example: Dense(100).")
+        self.units = check_real("Dense", "units", units, 1, integer=True, hint=" Example: Dense(100).")
         if init not in INITIALIZERS:
             raise ValueError(f"Dense: unknown init={init!r}. Use one of {INITIALIZERS}.")
-        self.units = int(units)
         self.init = init
         self.X = None   # the input of the last training forward, for dW in backward
 

@@ -1,9 +1,6 @@
 """Dropout (Srivastava et al. 2014), in the "inverted" form every modern library uses."""
 
-import numbers
-
-import numpy as np
-
+from ..validation import check_real
 from .base import Layer
 
 
@@ -29,10 +26,7 @@ class Dropout(Layer):
 
     def __init__(self, rate):
         super().__init__()
-        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
-            raise ValueError(f"Dropout: rate must be a number in [0, 1), received rate={rate!r}. "
-                             f"Example: Dropout(0.2) drops 20% of the inputs.")
-        self.rate = float(rate)
+        self.rate = check_real("Dropout", "rate", rate, 0, 1, hint=" Example: Dropout(0.2) drops 20% of the inputs.")
 
     def get_config(self):
         return {"rate": self.rate}

@@ -35,6 +35,7 @@ import secrets
 import numpy as np
 
 from ..layers import compat
+from .file_checks import DAMAGED, check_array, check_classes, check_history, optimizer_slots, typed
 
 FORMAT, FORMAT_VERSION = "deeplearner.Sequential", 1
 HEADER = "deeplearner_model"   # the JSON entry; a file without it is not a deeplearner model
@@ -89,8 +90,8 @@ def save_model(model, path):
     if model.classes_ is not None:
         classes = np.asarray(model.classes_)
         if classes.dtype.hasobject:
-            raise ValueError(f"save_model: classes_ has dtype object, which a file loaded without pickle "
-                             f"cannot hold. Use integer or string labels, e.g. y.astype(str), when you fit.")
+            raise ValueError("save_model: classes_ has dtype object, which a file loaded without pickle "
+                             "cannot hold. Use integer or string labels, e.g. y.astype(str), when you fit.")
         arrays["classes_"] = classes
 
     seed = model.seed
@@ -124,10 +125,12 @@ def load_model(path, custom_objects=None):
     Raises
     ------
     FileNotFoundError
-        No file at ``path``.
+        No file at ``path``; IsADirectoryError when ``path`` is a directory.
     ValueError
         The file is not a deeplearner model, is damaged or truncated, or needs a class that is
-        neither built in nor in ``custom_objects``.
+        neither built in nor in ``custom_objects``. Every array is checked against the model the
+        file describes (shape, dtype, finite values) before the model is returned, so a loaded
+        model is ready to predict and to train.
     """
     if custom_objects is not None and not isinstance(custom_objects, dict):
         raise TypeError(f"load_model: custom_objects must be a dict from class name to class, e.g. "
@@ -211,24 +214,36 @@ def _rebuild(header, arrays, custom_objects, path):
                                    dtype=np.dtype(header["dtype"]))
 
     # Building drew fresh weights from the generator; now overwrite them and the generator state.
+    # Every array is checked against what the built model holds before it goes in: a damaged
+    # one must be refused here, not surface as a NumPy broadcast error in the next fit.
+    parameters = {}
     for i, (layer, entry) in enumerate(zip(model.layers, header["layers"])):
-        if entry["weights"]:
-            layer.set_weights({name: arrays[f"layers/{i}/{name}"] for name in entry["weights"]})
+        own = {**compat.params_of(layer), **compat.buffers_of(layer)}
+        if sorted(entry["weights"]) != sorted(own):
+            raise ValueError(f"layer {i} ({compat.layer_name(layer)}) holds the arrays {sorted(own)}, but the "
+                             f"file has {sorted(entry['weights'])}{DAMAGED}")
+        if own:
+            layer.set_weights({name: check_array(arrays, f"layers/{i}/{name}", array.shape, model.dtype)
+                               for name, array in own.items()})
         if "trainable" in entry:
-            layer.trainable = entry["trainable"]
-    optimizer.state = {
-        key: {**{slot: np.array(arrays[f"optimizer/{key}/{slot}"]) for slot in slots["arrays"]},
-              **slots["scalars"]}
-        for key, slots in header["optimizer"]["state"].items()}
+            layer.trainable = typed(entry["trainable"], bool, f"layer {i}'s 'trainable'")
+        parameters.update({f"{i}.{name}": array for name, array in compat.params_of(layer).items()})
+    optimizer.state = {key: optimizer_slots(key, slots, parameters, arrays, model.dtype)
+                       for key, slots in typed(header["optimizer"]["state"], dict, "the optimizer state").items()}
     model.rng.bit_generator.state = header["rng_state"]
-    model.classes_ = arrays["classes_"] if "classes_" in arrays else None
-    model.history_ = header["history"]
+    model.classes_ = check_classes(arrays["classes_"], model.n_outputs) if "classes_" in arrays else None
+    model.history_ = check_history(header["history"])
     return model
 
 
 def _read(path):
     """Return (header dict, {name: array}) from the file at ``path``, or raise a clear error."""
     shown = repr(str(path))
+    if os.path.isdir(path):
+        inside = sorted(name for name in os.listdir(path) if name.endswith(".npz"))
+        hint = f" (it holds {', '.join(inside[:3])}{', ...' if len(inside) > 3 else ''})" if inside else ""
+        raise IsADirectoryError(f"load_model: {shown} is a directory, not a model file: pass the path of the "
+                                f".npz file inside it{hint}.")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"load_model: there is no file {shown} (the working directory is "
                                 f"{os.getcwd()!r}). Check the path; model.save(path) writes such a file.")

@@ -1,5 +1,7 @@
 """Sequential: a stack of layers trained by one optimizer on one loss."""
 
+import contextlib
+
 import numpy as np
 
 from ..layers import compat
@@ -9,6 +11,7 @@ from ..targets import encode
 from ..validation import check_input_shape, check_positive_int, check_X, check_y
 from .saving import save_model
 from .summary import summary_text
+from .threads import FixedThreads, blas_threads, check_threads
 from .training import train
 
 
@@ -43,6 +46,7 @@ class Sequential:
     """
 
     predict_batchsize = 8192   # rows per chunk in evaluate/predict: bounded memory on any input size
+    automatic_threads_chunks = 8   # evaluate/predict choose BLAS threads from this many chunks on
 
     def __init__(self, layers, optimizer, loss, input_shape=None, seed=None, dtype=np.float64, *,
                  input_dim=None):
@@ -74,6 +78,7 @@ class Sequential:
         self.optimizer, self.loss, self.seed = optimizer, loss, seed
         self.classes_ = None
         self.history_ = None
+        self._thread_choosers = {}   # what fit and predict learned about BLAS threads (threads.py)
         self._build()
 
     @property
@@ -221,23 +226,35 @@ class Sequential:
             rows = slice(start, start + self.predict_batchsize)
             yield rows, X[rows].astype(self.dtype, copy=False)
 
-    def predict_proba(self, X):
+    def _inference_threads(self, n_rows, threads):
+        """BLAS threads for evaluate/predict: ``threads`` if given; chosen by timing (as in fit)
+        when X has at least ``automatic_threads_chunks`` chunks; else the process's own setting."""
+        if threads is None and n_rows < self.automatic_threads_chunks * self.predict_batchsize:
+            return contextlib.nullcontext(FixedThreads())
+        return blas_threads(threads, self._thread_choosers, ("inference", min(n_rows, self.predict_batchsize)))
+
+    def predict_proba(self, X, threads=None):
         """X : array-like of shape (n, *input_shape) -> ndarray of shape (n, n_out), inference mode.
 
         With a softmax output, row i holds the probability of each class ``classes_[k]``.
+        ``threads``: BLAS threads, None to leave them to deeplearner (see ``fit``).
         """
+        threads = check_threads(threads, "predict_proba")
         X = check_X(X, self.input_shape, self.dtype, convert=False)
         Y = np.empty((len(X), self.n_outputs), dtype=self.dtype)
-        for rows, chunk in self._chunks(X):
-            Y[rows] = self._forward(chunk, False, self.layers)
+        with self._inference_threads(len(X), threads) as timer:
+            for rows, chunk in self._chunks(X):
+                timer.begin()
+                Y[rows] = self._forward(chunk, False, self.layers)
+                timer.end(len(chunk))
         return Y
 
-    def predict(self, X):
+    def predict(self, X, threads=None):
         """X : array-like of shape (n, *input_shape) -> labels of shape (n,) from ``classes_``.
 
         For a regression model (no ``classes_``) this is the raw output, shape (n, n_out).
         """
-        Y = self.predict_proba(X)
+        Y = self.predict_proba(X, check_threads(threads, "predict"))
         if self.classes_ is None:
             if self.n_outputs > 1 and getattr(self.loss, "takes_logits", False):
                 raise ValueError("This model has not learned its classes yet: call fit before predict, "
@@ -246,18 +263,25 @@ class Sequential:
         # Units beyond len(classes_) stand for no label (fit saw fewer labels than units).
         return self.classes_[np.argmax(Y[:, :len(self.classes_)], axis=1)]
 
-    def evaluate(self, X, y):
-        """Return ``(loss, accuracy)`` on (X, y) in inference mode (accuracy is nan for regression)."""
-        X, T, _ = self._check_data(X, y, convert=False)
-        return self._evaluate(X, T)
+    def evaluate(self, X, y, threads=None):
+        """Return ``(loss, accuracy)`` on (X, y) in inference mode (accuracy is nan for regression).
 
-    def _evaluate(self, X, T):
+        ``threads``: BLAS threads, None to leave them to deeplearner (see ``fit``).
+        """
+        threads = check_threads(threads, "evaluate")
+        X, T, _ = self._check_data(X, y, convert=False)
+        with self._inference_threads(len(X), threads) as timer:
+            return self._evaluate(X, T, timer)
+
+    def _evaluate(self, X, T, timer=FixedThreads()):
         total_loss, correct = 0.0, 0
         body = self._body
         for rows, chunk in self._chunks(X):
+            timer.begin()
             output = self._forward(chunk, False, body)
             total_loss += self.loss.forward(output, T[rows]) * len(chunk)
             correct += self._n_correct(output, T[rows])
+            timer.end(len(chunk))
         accuracy = correct / len(X) if self.classes_ is not None else float("nan")
         return total_loss / len(X), accuracy
 
@@ -269,7 +293,7 @@ class Sequential:
 
     # ---------------------------------------------------------------- the training loop
     def fit(self, X, y, X_valid=None, y_valid=None, epochs=1, batchsize=32, shuffle=True, verbose=1,
-            callbacks=None):
+            callbacks=None, threads=None):
         """Train for ``epochs`` passes over (X, y) and return the history.
 
         Parameters
@@ -289,6 +313,14 @@ class Sequential:
             Silent; progress bar and about ten log lines; one log line per epoch.
         callbacks : list of Callback, optional
             For example ``[EarlyStopping(patience=5)]``.
+        threads : int or None
+            How many threads NumPy's BLAS may use. None (the default) chooses by timing: a
+            few batches at each candidate (1 and the count in force, more on big machines),
+            then the fastest, probed again now and then and as soon as batches slow down, so a
+            busy shared machine does not make training several times slower. An int fixes it;
+            a fixed count also makes reruns of one seed bit-identical (OpenBLAS's results
+            differ in the last bits between counts). Either way the process's thread
+            settings are restored when fit returns or raises. See ``deeplearner/model/threads.py``.
 
         Returns
         -------
@@ -309,9 +341,11 @@ class Sequential:
         -----
         Ctrl-C stops training after the current batch and returns the history of the finished
         epochs; the model keeps its weights. Calling fit again continues from there. The
-        loop itself is in training.py.
+        loop itself is in training.py. Choosing threads costs a few batches at a slower count
+        when fit starts and at most about 1/20 of the time after that.
         """
         epochs = check_positive_int(epochs, "epochs", example=10)
+        threads = check_threads(threads, "fit")
         batchsize = check_positive_int(batchsize, "batchsize", example=32)
         if verbose not in (0, 1, 2):
             raise ValueError(f"fit: verbose must be 0, 1 or 2, received verbose={verbose!r}.")
@@ -326,7 +360,8 @@ class Sequential:
                                                    classes=classes)
             validation = (X_valid, T_valid)
         self.classes_ = classes          # learned from y, kept now that every check has passed
-        return train(self, X, T, validation, epochs, batchsize, shuffle, verbose, callbacks)
+        with blas_threads(threads, self._thread_choosers, ("fit", min(batchsize, len(X)))) as timer:
+            return train(self, X, T, validation, epochs, batchsize, shuffle, verbose, callbacks, timer)
 
     def summary(self, print_fn=print):
         """Print a table of the layers with their shapes and parameter counts."""

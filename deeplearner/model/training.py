@@ -33,8 +33,11 @@ def batches(rng, n, batchsize, shuffle):
         yield order[start:end] if shuffle else slice(start, end)
 
 
-def train(model, X, T, validation, epochs, batchsize, shuffle, verbose, callbacks):
-    """Train ``model`` on (X, T) for ``epochs`` epochs; return the history (see `Sequential.fit`)."""
+def train(model, X, T, validation, epochs, batchsize, shuffle, verbose, callbacks, threads):
+    """Train ``model`` on (X, T) for ``epochs`` epochs; return the history (see `Sequential.fit`).
+
+    ``threads`` times each batch and sets the BLAS thread count between them (see threads.py).
+    """
     history = {"loss": [], "accuracy": []}
     if validation is not None:
         history.update(val_loss=[], val_accuracy=[])
@@ -48,7 +51,7 @@ def train(model, X, T, validation, epochs, batchsize, shuffle, verbose, callback
         with deferred_interrupt() as interrupt:
             for epoch in range(1, epochs + 1):
                 metrics = None if interrupt.requested else run_epoch(model, X, T, batchsize, shuffle,
-                                                                     guard, interrupt, epoch)
+                                                                     guard, interrupt, epoch, threads)
                 if metrics is None:       # Ctrl-C: a partial epoch is not recorded, its numbers would mislead
                     interrupted = True
                     break
@@ -83,7 +86,7 @@ def train(model, X, T, validation, epochs, batchsize, shuffle, verbose, callback
     return history
 
 
-def run_epoch(model, X, T, batchsize, shuffle, guard, interrupt, epoch):
+def run_epoch(model, X, T, batchsize, shuffle, guard, interrupt, epoch, threads):
     """One pass over (X, T): returns (mean loss, accuracy) over its batches, or None if Ctrl-C cut it short."""
     total_loss, correct, seen = 0.0, 0, 0
     if shuffle:
@@ -104,7 +107,9 @@ def run_epoch(model, X, T, batchsize, shuffle, guard, interrupt, epoch):
             T_batch = np.take(T, rows, axis=0, out=T_buffer[:len(rows)], mode="clip")
         else:
             X_batch, T_batch = X[rows], T[rows]   # slices: views, no copy
+        threads.begin()
         loss, output = model._train_step(X_batch, T_batch)
+        threads.end(len(T_batch))
         if not np.isfinite(loss):
             _diverged(model, guard, f"at epoch {epoch}, batch {number} the loss became {loss}")
         guard.commit()
