@@ -19,11 +19,11 @@ class ReLU:
     name = "relu"
 
     def forward(self, X):
-        """X : ndarray of shape (batch, n) -> Y : ndarray of shape (batch, n)."""
+        """X : ndarray of shape (batch, ...), rows or images -> Y : ndarray of X's shape."""
         return np.maximum(X, 0)
 
     def backward(self, X, Y, dY):
-        """X, Y, dY : ndarrays of shape (batch, n) -> dX : ndarray of shape (batch, n)."""
+        """X, Y, dY : ndarrays of one shape (batch, ...) -> dX : ndarray of that shape."""
         return dY * (X > 0)
 
     __call__ = forward
@@ -42,11 +42,11 @@ class LeakyReLU:
         self.alpha = float(alpha)
 
     def forward(self, X):
-        """X : ndarray of shape (batch, n) -> Y : ndarray of shape (batch, n)."""
+        """X : ndarray of shape (batch, ...), rows or images -> Y : ndarray of X's shape."""
         return np.where(X > 0, X, self.alpha * X)
 
     def backward(self, X, Y, dY):
-        """X, Y, dY : ndarrays of shape (batch, n) -> dX : ndarray of shape (batch, n)."""
+        """X, Y, dY : ndarrays of one shape (batch, ...) -> dX : ndarray of that shape."""
         return np.where(X > 0, dY, self.alpha * dY)
 
     __call__ = forward
@@ -63,13 +63,13 @@ class Sigmoid:
     name = "sigmoid"
 
     def forward(self, X):
-        """X : ndarray of shape (batch, n) -> Y : ndarray of shape (batch, n)."""
+        """X : ndarray of shape (batch, ...), rows or images -> Y : ndarray of X's shape."""
         E = np.exp(-np.abs(X))                  # (batch, n), in (0, 1]: never overflows
         Y_abs = 1 / (1 + E)                     # sigmoid(|X|)
         return np.where(X >= 0, Y_abs, E * Y_abs)
 
     def backward(self, X, Y, dY):
-        """X, Y, dY : ndarrays of shape (batch, n) -> dX : ndarray of shape (batch, n)."""
+        """X, Y, dY : ndarrays of one shape (batch, ...) -> dX : ndarray of that shape."""
         return dY * Y * (1 - Y)
 
     __call__ = forward
@@ -81,11 +81,11 @@ class Tanh:
     name = "tanh"
 
     def forward(self, X):
-        """X : ndarray of shape (batch, n) -> Y : ndarray of shape (batch, n)."""
+        """X : ndarray of shape (batch, ...), rows or images -> Y : ndarray of X's shape."""
         return np.tanh(X)
 
     def backward(self, X, Y, dY):
-        """X, Y, dY : ndarrays of shape (batch, n) -> dX : ndarray of shape (batch, n)."""
+        """X, Y, dY : ndarrays of one shape (batch, ...) -> dX : ndarray of that shape."""
         return dY * (1 - Y * Y)
 
     __call__ = forward
@@ -132,7 +132,7 @@ ACTIVATIONS = {fn.name: fn for fn in (relu, leaky_relu, sigmoid, tanh, softmax)}
 
 
 class Activation(Layer):
-    """Apply an activation function element-wise (softmax: row-wise).
+    """Apply an activation function element-wise, to rows or images (softmax: row-wise, to rows).
 
     Parameters
     ----------
@@ -171,7 +171,7 @@ class Activation(Layer):
         return getattr(self.fn, "name", type(self.fn).__name__)
 
     def forward(self, X, training=True):
-        """X : ndarray of shape (batch, n) -> Y : ndarray of shape (batch, n).
+        """X : ndarray of shape (batch, ...) -> Y : ndarray of X's shape (softmax: rows (batch, k)).
 
         Keeps X and Y for backward only when training: inference keeps no reference to its input.
         """
@@ -182,7 +182,7 @@ class Activation(Layer):
         return Y
 
     def backward(self, dY):
-        """dY : ndarray of shape (batch, n) -> dX : ndarray of shape (batch, n)."""
+        """dY : ndarray of shape (batch, ...) -> dX : ndarray of dY's shape."""
         if self.X is None:
             raise RuntimeError(f"Activation({self.name!r}).backward needs a forward(X, training=True) first: "
                                f"a forward in inference mode (training=False) keeps no X and Y to differentiate.")

@@ -141,9 +141,9 @@ class BatchNorm(Layer):
             raise ValueError(f"BatchNorm: training needs at least 2 samples per batch to estimate a variance "
                              f"(at least 2 values per channel), received a batch of {len(X)}. Use a larger "
                              f"batchsize, or call forward(X, training=False) to use the running statistics.")
-        mu = channel_sums(X3) / M                           # (batch, C, L) -> (C,)
+        mu = channel_sums(X3) / M                           # (batch, C, L) -> (C,); plain: X3.mean(axis=(0, 2))
         X_hat = X3 - mu[:, None]                            # (batch, C, L), centred; scaled in place below
-        var = channel_dots(X_hat, X_hat) / M                # (C,), biased: mean((X - mu)^2)
+        var = channel_dots(X_hat, X_hat) / M                # (C,), biased; plain: (X_hat**2).mean(axis=(0, 2))
         self.inv_std = 1.0 / np.sqrt(var + self.eps)        # (C,)
         X_hat *= self.inv_std[:, None]                      # in place: (X - mu) / sqrt(var + eps)
         self.X_hat = X_hat
@@ -168,11 +168,12 @@ class BatchNorm(Layer):
         X_hat = self.X_hat                                                 # (batch, C, L)
         dY3 = dY.reshape(X_hat.shape)                                      # (batch, C, L), a view
         M = X_hat.shape[0] * X_hat.shape[2]
-        dbeta = channel_sums(dY3, out=self.grads["beta"])                  # sum_i dy_i: (C,)
-        dgamma = channel_dots(dY3, X_hat, out=self.grads["gamma"])         # sum_i dy_i x_hat_i: (C,)
+        dbeta = channel_sums(dY3, out=self.grads["beta"])            # (C,); plain: dY3.sum(axis=(0, 2))
+        dgamma = channel_dots(dY3, X_hat, out=self.grads["gamma"])   # (C,); plain: (dY3 * X_hat).sum(axis=(0, 2))
         scale = self.params["gamma"] * self.inv_std / M                    # gamma s / M: (C,)
-        # dX = scale * (M dY - dbeta - X_hat * dgamma), with scale multiplied into the (C,)
-        # vectors first: dX and one temporary of dY's size instead of five such arrays.
+        # Plain: dX = scale * (M * dY3 - dbeta - X_hat * dgamma), each (C,) vector as [:, None].
+        # Here scale is multiplied into the (C,) vectors first: dX and one temporary of dY's
+        # size instead of five such arrays.
         dX = X_hat * (-scale * dgamma)[:, None]                            # (batch, C, L)
         dX += dY3 * (M * scale)[:, None]
         dX -= (scale * dbeta)[:, None]                                     # (C, 1) broadcast
