@@ -1,5 +1,7 @@
 """Sequential: a stack of layers trained by one optimizer on one loss."""
 
+import html
+
 import numpy as np
 
 from ..layers import compat
@@ -8,7 +10,7 @@ from ..layers.base import ShapeError, as_layer_shape, as_tuple
 from ..targets import encode
 from ..validation import check_input_shape, check_positive_int, check_X, check_y
 from .saving import save_model
-from .summary import summary_text
+from .summary import count_params, summary_html, summary_text
 from .training import train
 
 
@@ -331,6 +333,17 @@ class Sequential:
     def summary(self, print_fn=print):
         """Print a table of the layers with their shapes and parameter counts."""
         print_fn(summary_text(self))
+
+    def __repr__(self):
+        """``Sequential(9 layers, 46,300 parameters, input (400,), output (10,))``."""
+        total, complete = count_params(self)
+        counted = f"{total:,}" if complete else f"{total:,}+"   # +: seed-style weights not counted
+        return (f"Sequential({len(self.layers)} layers, {counted} parameters, input {self.input_shape}, "
+                f"output ({self.n_outputs},))")
+
+    def _repr_html_(self):
+        """What Jupyter shows for a model that is a cell's result: the line above, then the summary table."""
+        return f"<p><code>{html.escape(repr(self))}</code></p>" + summary_html(self)
 
     def get_weights(self):
         """Return a list (one dict per layer) of copies of every parameter and buffer."""

@@ -18,6 +18,21 @@ from ..progress import ProgressReporter
 from ..safety import DivergenceGuard, TrainingDivergedError, deferred_interrupt
 
 
+class History(dict):
+    """What ``fit`` returns: a dict of per-epoch lists, ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``.
+
+    A real dict (``history["loss"]``, ``json.dump``, pickling all work as for any dict); only its
+    repr is short, with the last epoch's values: ``History(300 epochs, last: loss=0.0021, ...)``.
+    """
+
+    def __repr__(self):
+        last = ", ".join(f"{key}={values[-1]:{'.3f' if 'accuracy' in key else '.4g'}}"
+                         for key, values in self.items()
+                         if values and not np.isnan(values[-1]))   # regression has no accuracy
+        epochs = len(self.get("loss", []))
+        return f"History({epochs} epoch{'' if epochs == 1 else 's'}{', last: ' + last if last else ''})"
+
+
 def batches(rng, n, batchsize, shuffle):
     """Yield index arrays (shuffled with ``rng``) or slices (in order) covering all n rows once.
 
@@ -35,7 +50,7 @@ def batches(rng, n, batchsize, shuffle):
 
 def train(model, X, T, validation, epochs, batchsize, shuffle, verbose, callbacks):
     """Train ``model`` on (X, T) for ``epochs`` epochs; return the history (see `Sequential.fit`)."""
-    history = {"loss": [], "accuracy": []}
+    history = History(loss=[], accuracy=[])
     if validation is not None:
         history.update(val_loss=[], val_accuracy=[])
     model.history_ = history
