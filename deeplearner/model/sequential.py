@@ -1,6 +1,9 @@
 """Sequential: a stack of layers trained by one optimizer on one loss."""
 
+import difflib
 import html
+import math
+import numbers
 
 import numpy as np
 
@@ -270,8 +273,8 @@ class Sequential:
         return int(np.count_nonzero(np.argmax(labeled, axis=1) == np.argmax(T, axis=1)))
 
     # ---------------------------------------------------------------- the training loop
-    def fit(self, X, y, X_valid=None, y_valid=None, epochs=1, batchsize=32, shuffle=True, verbose=1,
-            callbacks=None):
+    def fit(self, X, y, X_valid=None, y_valid=None, epochs=1, batchsize=None, shuffle=True, verbose=1,
+            callbacks=None, *, batch_size=None, validation_data=None, validation_split=None, **unknown):
         """Train for ``epochs`` passes over (X, y) and return the history.
 
         Parameters
@@ -281,20 +284,26 @@ class Sequential:
         y : labels of shape (n,) or (n, 1) (integers, strings or booleans), one-hot rows of shape
             (n, n_out), or regression targets of shape (n, n_out).
         X_valid, y_valid : optional validation data, evaluated after every epoch in inference mode.
-        epochs, batchsize : positive integers.
-            When n is not a multiple of batchsize the last batch is smaller; a last batch of a
-            single sample is merged into the one before (BatchNorm needs two samples), so every
-            sample is used once per epoch.
+            Keras's spelling ``validation_data=(X_valid, y_valid)`` works too.
+        epochs, batchsize : positive integers; batchsize is 32 unless given.
+            Keras's spelling ``batch_size=`` works too. When n is not a multiple of batchsize the
+            last batch is smaller; a last batch of a single sample is merged into the one before
+            (BatchNorm needs two samples), so every sample is used once per epoch.
         shuffle : bool
             Reshuffle the rows every epoch with the model's generator.
         verbose : 0, 1 or 2
             Silent; progress bar and about ten log lines; one log line per epoch.
         callbacks : list of Callback, optional
             For example ``[EarlyStopping(patience=5)]``.
+        validation_split : float in (0, 1), optional
+            Keep the last fraction of the rows of (X, y) for validation instead of passing
+            validation data, as Keras does: the rows are split as given, before any shuffling, so
+            ``validation_split=0.2`` on 5000 rows trains on the first 4000 (``floor(n (1 - split))``)
+            and validates on the last 1000. Shuffle first if the rows are sorted, e.g. by label.
 
         Returns
         -------
-        history : dict of str -> list of float
+        history : History, a dict of str -> list of float
             ``loss`` and ``accuracy`` per epoch, the means over that epoch's batches in training
             mode (as Keras reports them, at no extra cost); with validation data, ``val_loss`` and
             ``val_accuracy`` measured after the epoch. Also kept as ``history_``.
@@ -306,6 +315,8 @@ class Sequential:
             first rolled back to the weights that produced the last finite loss, so it still
             predicts finite numbers, and the optimizer's state (momentum) is reset; ``history_``
             keeps the finished epochs.
+        TypeError
+            For a keyword fit does not know; the message names the closest one it does.
 
         Notes
         -----
@@ -313,16 +324,31 @@ class Sequential:
         epochs; the model keeps its weights. Calling fit again continues from there. The
         loop itself is in training.py.
         """
+        if unknown:
+            raise TypeError(_unknown_keywords_message(unknown))
+        batchsize, batchsize_name = _one_spelling("batchsize", batchsize, "batch_size", batch_size, default=32)
+        if validation_data is not None:
+            if X_valid is not None or y_valid is not None:
+                raise ValueError("fit: validation data was passed twice, as X_valid/y_valid and as validation_data. "
+                                 "Pass it once: fit(X, y, X_valid, y_valid) or fit(X, y, validation_data=(X_valid, "
+                                 "y_valid)).")
+            X_valid, y_valid = _unpack_validation_data(validation_data)
+        if validation_split is not None and validation_split != 0:   # 0: no split, Keras's default
+            validation_split = _check_split(validation_split, X_valid is not None)
+        else:
+            validation_split = None
         epochs = check_positive_int(epochs, "epochs", example=10)
-        batchsize = check_positive_int(batchsize, "batchsize", example=32)
+        batchsize = check_positive_int(batchsize, batchsize_name, example=32)
         if verbose not in (0, 1, 2):
             raise ValueError(f"fit: verbose must be 0, 1 or 2, received verbose={verbose!r}.")
         if (X_valid is None) != (y_valid is None):
             raise ValueError("fit: pass both X_valid and y_valid, or neither.")
         callbacks = _check_callbacks(callbacks)
         X, T, classes = self._check_data(X, y, learn=True)
-        self._check_batchnorm_batches(len(X), batchsize)
         validation = None
+        if validation_split is not None:
+            X, T, validation = _split_off_last(X, T, validation_split)
+        self._check_batchnorm_batches(len(X), batchsize)
         if X_valid is not None:
             X_valid, T_valid, _ = self._check_data(X_valid, y_valid, X_name="X_valid", y_name="y_valid",
                                                    classes=classes)
@@ -411,3 +437,62 @@ def _check_callbacks(callbacks):
             raise TypeError(f"fit: {callback!r} is not a callback instance: a callback defines at least one of "
                             f"{', '.join(hooks)}. Derive it from deeplearner.Callback.")
     return list(callbacks)
+
+
+# ---------------------------------------------------------------- fit's keywords, Keras's spellings too
+FIT_KEYWORDS = ("X", "y", "X_valid", "y_valid", "epochs", "batchsize", "shuffle", "verbose", "callbacks",
+                "batch_size", "validation_data", "validation_split")
+
+
+def _unknown_keywords_message(unknown):
+    """The TypeError's message: the first unknown keyword, the closest valid one (difflib), all valid ones."""
+    name = sorted(unknown)[0]
+    by_lower_case = {keyword.lower(): keyword for keyword in FIT_KEYWORDS}   # x_valid means X_valid
+    close = difflib.get_close_matches(name.lower(), by_lower_case, n=1, cutoff=0.6)
+    hint = f" Did you mean {by_lower_case[close[0]]}=?" if close else ""
+    return (f"fit() got an unexpected keyword argument {name!r}.{hint} fit takes {', '.join(FIT_KEYWORDS)}."
+            + (f" (Also unknown: {', '.join(sorted(unknown)[1:])}.)" if len(unknown) > 1 else ""))
+
+
+def _one_spelling(name, value, keras_name, keras_value, default):
+    """``(value, the name it came by)`` for an argument with two spellings (``batchsize``, ``batch_size``).
+
+    ``(default, name)`` when neither is given; both at once is an error.
+    """
+    if value is not None and keras_value is not None:
+        raise ValueError(f"fit: {name}={value!r} and {keras_name}={keras_value!r} are two spellings of the same "
+                         f"argument. Pass only one of them.")
+    if keras_value is not None:
+        return keras_value, keras_name
+    return (default if value is None else value), name
+
+
+def _unpack_validation_data(validation_data):
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+        received = (f"a {type(validation_data).__name__} of length {len(validation_data)}"
+                    if isinstance(validation_data, (tuple, list)) else type(validation_data).__name__)
+        raise ValueError(f"fit: validation_data must be a pair (X_valid, y_valid), received {received}. Pass "
+                         f"validation_data=(X_valid, y_valid) (sample weights are not supported).")
+    return validation_data
+
+
+def _check_split(split, has_validation_data):
+    if has_validation_data:
+        raise ValueError(f"fit: validation_split={split!r} and validation data were both passed. Use one: "
+                         f"the validation data, or validation_split to hold out the last rows of X and y.")
+    if isinstance(split, bool) or not isinstance(split, numbers.Real) or not 0 < split < 1:
+        raise ValueError(f"fit: validation_split must be a fraction between 0 and 1 (exclusive), received "
+                         f"validation_split={split!r}. Example: validation_split=0.2 keeps the last 20% of "
+                         f"the rows for validation.")
+    return float(split)
+
+
+def _split_off_last(X, T, split):
+    """(X, T) -> (X_train, T_train, (X_valid, T_valid)): the last rows validate, as in Keras."""
+    n = len(X)
+    n_train = math.floor(n * (1.0 - split))   # Keras's rule: the training part is rounded down
+    if n_train == 0 or n_train == n:
+        raise ValueError(f"fit: validation_split={split} of {n} samples leaves {n_train} to train on and "
+                         f"{n - n_train} to validate on; both need at least one. Pass more samples or "
+                         f"another validation_split.")
+    return X[:n_train], T[:n_train], (X[n_train:], T[n_train:])   # views: no copy
