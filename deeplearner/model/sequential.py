@@ -12,6 +12,7 @@ from ..layers.activations import Activation, Softmax
 from ..layers.base import ShapeError, as_layer_shape, as_tuple
 from ..targets import encode
 from ..validation import check_input_shape, check_positive_int, check_X, check_y
+from . import guards
 from .saving import save_model
 from .summary import count_params, summary_html, summary_text
 from .training import train
@@ -79,6 +80,7 @@ class Sequential:
         self.optimizer, self.loss, self.seed = optimizer, loss, seed
         self.classes_ = None
         self.history_ = None
+        self._layers_checked = False   # set by the first training step, see guards.py
         self._build()
 
     @property
@@ -144,7 +146,16 @@ class Sequential:
         return params, grads
 
     def _train_step(self, X, T):
-        """Forward, loss, backward, optimizer step. Returns (loss, output of the body)."""
+        """Forward, loss, backward, optimizer step. Returns (loss, output of the body).
+
+        The model's first step also checks what each layer returns (guards.py), so a layer of
+        your own that returns the wrong shape is named at once; later steps skip the check.
+        """
+        if not self._layers_checked:
+            return guards.checked_step(self, self._step, X, T)
+        return self._step(X, T)
+
+    def _step(self, X, T):
         output = self._forward(X, True, self._body)
         loss = self.loss.forward(output, T)
         if not np.isfinite(loss):
