@@ -329,6 +329,12 @@ class Sequential:
         TypeError
             For a keyword fit does not know; the message names the closest one it does.
 
+        Warns
+        -----
+        TrainingWarning
+            When the run went nowhere: accuracy near chance, a loss that grew by orders of
+            magnitude, or unscaled input (diagnostics.py); the message names the likely cause.
+
         Notes
         -----
         Ctrl-C stops training after the current batch and returns the history of the finished

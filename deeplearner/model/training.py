@@ -16,6 +16,7 @@ import numpy as np
 
 from ..progress import ProgressReporter
 from ..safety import DivergenceGuard, TrainingDivergedError, deferred_interrupt
+from .diagnostics import check_run
 
 
 class History(dict):
@@ -95,6 +96,7 @@ def train(model, X, T, validation, epochs, batchsize, shuffle, verbose, callback
         message = callback.describe() if callable(getattr(callback, "describe", None)) else None
         if message and verbose:
             print(message)
+    check_run(model, X, T, history, batchsize)   # warns if the run went nowhere (diagnostics.py)
     return history
 
 
