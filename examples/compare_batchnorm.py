@@ -10,6 +10,7 @@ accuracy and where it ends, and draws the curves of all runs in one PNG.
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 from terminaltables import AsciiTable
@@ -107,8 +108,15 @@ def main(argv=None):
         from deeplearner.plot import plot_history   # only now: matplotlib is an optional dependency
 
         # Log scales: the runs differ most in the first epochs and once the loss is small.
-        plot_history(histories, path=args.plot, log_loss=True, log_epochs=True,   # ignores "seconds"
-                     title=f"The seed's network on {data_name}, seed {args.seed}")
+        figure = plot_history(histories, log_loss=True, log_epochs=True,   # ignores "seconds"
+                              title=f"The seed's network on {data_name}, seed {args.seed}")
+        accuracy_axes = figure.axes[1]
+        for threshold in THRESHOLDS:   # the levels the table counts epochs to
+            accuracy_axes.axhline(threshold, color="gray", linestyle=":", linewidth=1)
+            accuracy_axes.annotate(f"{threshold:.0%}", (0, threshold), xycoords=("axes fraction", "data"),
+                                   xytext=(3, 2), textcoords="offset points", fontsize="small", color="gray")
+        Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(args.plot, dpi=100)
         print(f"curves saved to {args.plot}")
     return histories
 

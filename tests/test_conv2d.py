@@ -5,6 +5,7 @@ must give its numbers in forward and in all three gradients.
 """
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -275,3 +276,12 @@ def test_constructor_errors(kwargs, message):
 def test_build_errors(layer, shape, message):
     with pytest.raises(ShapeError, match=message):
         built(layer, shape)
+
+
+def test_the_micro_benchmark_runs(capsys, monkeypatch):
+    """examples/bench_conv_layers.py, as a smoke test: every layer gets a row."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "examples"))
+    import bench_conv_layers
+    bench_conv_layers.main(["--quick", "--no-torch", "--batch", "2", "--alternatives"])
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("conv1", "maxpool1", "conv2", "maxpool2", "flatten", "(chosen)"))

@@ -92,7 +92,8 @@ class MaxPool2D(_Pool2D):
     PyTorch (any split of it would be a valid subgradient; this one is PyTorch's, exactly).
     Where windows overlap (stride < pool_size), a pixel that is the maximum of several windows
     adds up their gradients. The masks ``first`` are found in a training forward and kept for
-    backward; inference keeps nothing.
+    backward; inference keeps nothing. (A NaN makes its window's output NaN, and no input of
+    that window gets gradient: NaN equals nothing, not even the maximum.)
     """
 
     def forward(self, X, training=True):

@@ -1,0 +1,193 @@
+"""The CNN workload of the images issue: deeplearner's fit against PyTorch's eager CPU loop.
+
+    python examples/benchmark_cnn.py                 # batch 100 and 32, a layer-by-layer breakdown
+    python examples/benchmark_cnn.py --quick         # a smoke test, seconds
+    python examples/benchmark.py                     # runs this too, beside the MLP workload
+
+The network, on 4000 images of shape (1, 20, 20) in float32, with one validation pass over 1000
+images per epoch and SGD(learning_rate=0.1, momentum=0.9)::
+
+    Conv2D(8, 3, padding=1) - BatchNorm - relu - MaxPool2D(2)      (1, 20, 20) -> (8, 10, 10)
+    Conv2D(16, 3, padding=1) - BatchNorm - relu - MaxPool2D(2)     (8, 10, 10) -> (16, 5, 5)
+    Flatten - Dense(10) - BatchNorm - softmax                      400 -> 10
+
+PyTorch runs the same network from the same initial weights (Conv2D's W has PyTorch's layout),
+shuffling every epoch like fit. The measuring rules are benchmark.py's: contestants alternate in
+a rotating order, each timed block starts with a pause and an untimed epoch, figures are medians.
+
+The breakdown times every layer's forward and backward inside deeplearner's own fit (a timer
+around each call, so the sum is a little above an untimed epoch); "rest" is what the epoch spent
+outside the layers: the loss, the optimizer, shuffling, the bookkeeping of fit.
+"""
+
+import argparse
+import os
+import sys
+import time
+from collections import defaultdict
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchmark import SETTLE_SECONDS, load_torch, make_data, measure, print_times, ratio, warn_if_busy  # noqa: E402
+
+IMAGE = (1, 20, 20)
+TARGETS = {100: 1.25, 32: 1.0}   # the issue's limits: deeplearner / PyTorch, ms per epoch
+
+
+def image_data(n_rows, seed=0):
+    """benchmark.py's synthetic digits, folded into (n, 1, 20, 20) float32 images."""
+    X, y = make_data(n_rows, np.float32, seed)
+    return X.reshape(n_rows, *IMAGE), y
+
+
+def deeplearner_cnn(dtype=np.float32, seed=0):
+    from deeplearner import (SGD, Activation, BatchNorm, Conv2D, CrossEntropyForSoftMax, Dense, Flatten, MaxPool2D,
+                             Sequential)
+    layers = [Conv2D(8, 3, padding=1), BatchNorm(), Activation("relu"), MaxPool2D(2),
+              Conv2D(16, 3, padding=1), BatchNorm(), Activation("relu"), MaxPool2D(2),
+              Flatten(), Dense(10), BatchNorm(), Activation("softmax")]
+    return Sequential(layers, SGD(learning_rate=0.1, momentum=0.9), CrossEntropyForSoftMax(),
+                      input_shape=IMAGE, seed=seed, dtype=dtype)
+
+
+def torch_cnn(torch, model):
+    """The same network in PyTorch, starting from deeplearner ``model``'s weights."""
+    nn, modules = torch.nn, []
+    for layer, shape in zip(model.layers, model.input_shapes):
+        kind = type(layer).__name__
+        if kind == "Conv2D":
+            W = layer.params["W"]                                    # (filters, channels, kh, kw)
+            conv = nn.Conv2d(W.shape[1], W.shape[0], W.shape[2:], padding=1)
+            with torch.no_grad():
+                conv.weight.copy_(torch.from_numpy(W))
+                conv.bias.copy_(torch.from_numpy(layer.params["b"]))
+            modules.append(conv)
+        elif kind == "BatchNorm":                                    # Keras momentum 0.9 is PyTorch's 0.1
+            norm = nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d
+            modules.append(norm(shape[0], eps=layer.eps, momentum=1 - layer.momentum))
+        elif kind == "MaxPool2D":
+            modules.append(nn.MaxPool2d(2))
+        elif kind == "Flatten":
+            modules.append(nn.Flatten())
+        elif kind == "Dense":
+            linear = nn.Linear(*layer.params["W"].shape)
+            with torch.no_grad():
+                linear.weight.copy_(torch.from_numpy(layer.params["W"].T.copy()))   # (n_out, n_in)
+                linear.bias.copy_(torch.from_numpy(layer.params["b"]))
+            modules.append(linear)
+        elif layer.name == "relu":
+            modules.append(nn.ReLU())
+    net = nn.Sequential(*modules)                                    # logits: the loss applies the softmax
+    return net, torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+
+
+def deeplearner_contestant(X, y, X_valid, y_valid, batchsize):
+    model = deeplearner_cnn()
+
+    def run(epochs):
+        history = model.fit(X, y, X_valid, y_valid, epochs=epochs, batchsize=batchsize, verbose=0)
+        return history["val_accuracy"][-1]
+    run.model = model
+    return run
+
+
+def torch_contestant(torch, X, y, X_valid, y_valid, batchsize):
+    net, optimizer = torch_cnn(torch, deeplearner_cnn())
+    loss_fn = torch.nn.CrossEntropyLoss()
+    X, y = torch.from_numpy(X), torch.from_numpy(y)
+    X_valid, y_valid = torch.from_numpy(X_valid), torch.from_numpy(y_valid)
+    generator = torch.Generator().manual_seed(0)
+
+    def run(epochs):
+        for _ in range(epochs):
+            net.train()
+            order = torch.randperm(len(X), generator=generator)
+            total_loss, correct = 0.0, 0
+            for start in range(0, len(X), batchsize):
+                rows = order[start:start + batchsize]
+                X_batch, y_batch = X[rows], y[rows]
+                optimizer.zero_grad()
+                output = net(X_batch)
+                loss = loss_fn(output, y_batch)
+                loss.backward()
+                optimizer.step()
+                total_loss += loss.item() * len(rows)                      # as fit's history
+                correct += int((output.argmax(dim=1) == y_batch).sum())
+            net.eval()
+            with torch.no_grad():
+                output = net(X_valid)
+                loss_fn(output, y_valid).item()
+                accuracy = int((output.argmax(dim=1) == y_valid).sum()) / len(y_valid)
+        return accuracy
+    return run
+
+
+def breakdown(X, y, X_valid, y_valid, batchsize, epochs):
+    """ms per epoch in each layer's forward and backward inside fit, and in the rest of the epoch."""
+    model = deeplearner_cnn()
+    model.fit(X, y, X_valid, y_valid, epochs=1, batchsize=batchsize, verbose=0)    # warm up
+    spent = defaultdict(float)
+    for i, layer in enumerate(model.layers):
+        for method in ("forward", "backward"):
+            def timed(*args, _call=getattr(layer, method), _key=(i, layer.name, method), **kwargs):
+                start = time.perf_counter()
+                result = _call(*args, **kwargs)
+                spent[_key] += time.perf_counter() - start
+                return result
+            setattr(layer, method, timed)                # an instance attribute: only this model's layer
+    start = time.perf_counter()
+    model.fit(X, y, X_valid, y_valid, epochs=epochs, batchsize=batchsize, verbose=0)
+    total = (time.perf_counter() - start) / epochs
+    rows = [(f"{i:2d} {name}", 1000 * spent[(i, name, "forward")] / epochs,
+             1000 * spent[(i, name, "backward")] / epochs)
+            for i, name in ((i, layer.name) for i, layer in enumerate(model.layers))]
+    rest = 1000 * total - sum(f + b for _, f, b in rows)
+    return rows, rest, 1000 * total
+
+
+def run(quick=False, rounds=None, torch=None, settle=SETTLE_SECONDS):
+    """Measure the CNN workload; print the tables; return the results as a dict."""
+    rounds = rounds or (1 if quick else 7)
+    n_rows, n_valid = (400, 100) if quick else (4000, 1000)
+    X, y = image_data(n_rows + n_valid)
+    X, y, X_valid, y_valid = X[:n_rows], y[:n_rows], X[n_rows:], y[n_rows:]
+    results = {}
+    for batchsize in (100, 32):
+        contestants = {"deeplearner fit float32": deeplearner_contestant(X, y, X_valid, y_valid, batchsize)}
+        if torch is not None:
+            contestants["pytorch float32"] = torch_contestant(torch, X, y, X_valid, y_valid, batchsize)
+        measured, others = measure(contestants, rounds, 1, settle)
+        print_times(f"CNN workload: ms per epoch, batch {batchsize} ({n_rows} images, validation on {n_valid})",
+                    measured, list(contestants))
+        section = {"times": measured, "cpu_share_of_other_processes": others}
+        value = ratio(measured, "deeplearner fit float32", "pytorch float32")
+        if value is not None:
+            section["ratio"] = value
+            verdict = "met" if value <= TARGETS[batchsize] else "NOT MET"
+            print(f"  deeplearner / pytorch = {value:.2f}x (target: at most {TARGETS[batchsize]}x, {verdict})")
+        warn_if_busy(others)
+        rows, rest, total = breakdown(X, y, X_valid, y_valid, batchsize, 1 if quick else 3)
+        print(f"  deeplearner, by layer (ms per epoch, timers on; epoch {total:.1f} ms):")
+        for name, forward, backward in rows:
+            print(f"    {name:14s} forward {forward:7.2f}   backward {backward:7.2f}")
+        print(f"    {'rest':14s} {rest:7.2f}  (loss, optimizer, shuffling, fit's bookkeeping)")
+        section["breakdown_ms"] = {"layers": [{"layer": n, "forward": f, "backward": b} for n, f, b in rows],
+                                   "rest": rest, "epoch_with_timers": total}
+        results[f"cnn_batch_{batchsize}"] = section
+    return results
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes and one round: a smoke test")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds per measurement (default 7)")
+    parser.add_argument("--no-torch", action="store_true", help="do not import PyTorch even if installed")
+    args = parser.parse_args(argv)
+    torch, note = load_torch(args)
+    print(f"PyTorch: {note}")
+    return run(args.quick, args.rounds, torch, 0 if args.quick else SETTLE_SECONDS)
+
+
+if __name__ == "__main__":
+    main()
