@@ -156,6 +156,7 @@ class Sequential:
         return self._step(X, T)
 
     def _step(self, X, T):
+        """The step itself, unchecked."""
         output = self._forward(X, True, self._body)
         loss = self.loss.forward(output, T)
         if not np.isfinite(loss):
@@ -311,6 +312,7 @@ class Sequential:
             validation data, as Keras does: the rows are split as given, before any shuffling, so
             ``validation_split=0.2`` on 5000 rows trains on the first 4000 (``floor(n (1 - split))``)
             and validates on the last 1000. Shuffle first if the rows are sorted, e.g. by label.
+            0, Keras's default, means no split.
 
         Returns
         -------
