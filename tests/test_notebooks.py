@@ -135,3 +135,18 @@ def test_a_model_shows_as_its_summary_table(session):
 def test_a_layer_and_a_history_print_usefully(session):
     assert session.cells[6].outputs[0].data["text/plain"] == "Dense(100)"
     assert session.cells[7].outputs[0].data["text/plain"].startswith("History(300 epochs, last: loss=")
+
+
+def test_strip_outputs_leaves_only_what_a_person_wrote(session, tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("strip_outputs", ROOT / "notebooks" / "strip_outputs.py")
+    strip_outputs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(strip_outputs)
+    path = tmp_path / "session.ipynb"
+    nbformat.write(session, path)
+    assert strip_outputs.strip(path) is True and strip_outputs.strip(path) is False   # then nothing to do
+    stripped = nbformat.read(path, as_version=4)
+    assert [cell.source for cell in stripped.cells] == SESSION
+    assert all(cell.outputs == [] and cell.execution_count is None and "execution" not in cell.metadata
+               for cell in stripped.cells)
