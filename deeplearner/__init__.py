@@ -12,6 +12,7 @@ Read the source top to bottom: each file holds one idea (dense.py, batchnorm.py,
 """
 
 from .callbacks import Callback, EarlyStopping
+from .export import to_onnx   # imports the onnx package only when called
 from .gradcheck import gradcheck
 from .layers import Activation, BatchNorm, Dense, Dropout, Layer, leaky_relu, relu, sigmoid, softmax, tanh
 from .layers import AvgPool2D, Conv2D, Flatten, MaxPool2D
@@ -29,5 +30,5 @@ __all__ = [
     "relu", "leaky_relu", "sigmoid", "tanh", "softmax",
     "Sequential", "Optimizer", "SGD", "Adam", "RMSprop",
     "Loss", "CrossEntropyForSoftMax", "MeanSquaredError", "gradcheck",
-    "Callback", "EarlyStopping", "TrainingDivergedError", "TrainingWarning", "load_model",
+    "Callback", "EarlyStopping", "TrainingDivergedError", "TrainingWarning", "load_model", "to_onnx",
 ]

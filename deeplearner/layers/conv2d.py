@@ -200,6 +200,17 @@ class Conv2D(Layer):
         Xp[:, :, top:top + h, left:left + w] = X      # np.pad does the same, several times slower here
         return Xp
 
+    def onnx_nodes(self, builder, X):
+        """ONNX export (see deeplearner/export/onnx.py): Conv(X, W, b), W in ONNX's (F, C, kh, kw) layout.
+
+        ONNX orders pads as [top, left, bottom, right]; "same" is exported as the numbers build
+        worked out. ONNX Runtime's CPU provider runs Conv in float32 only (the builder says so).
+        """
+        top, bottom, left, right = self.pads
+        W, b = builder.constant("W", self.params["W"]), builder.constant("b", self.params["b"])
+        return builder.node("Conv", [X, W, b], kernel_shape=list(self.kernel_size), strides=list(self.stride),
+                            pads=[top, left, bottom, right])
+
 
 def _checked_padding(padding):
     """"valid", "same", or (ph, pw) from an int or a pair of non-negative ints; ValueError otherwise."""

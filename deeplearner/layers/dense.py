@@ -94,3 +94,8 @@ class Dense(Layer):
             # units: a third of the whole step's arithmetic).
             return None
         return dY @ self.params["W"].T                 # (batch, n_out) @ (n_out, n_in) -> (batch, n_in)
+
+    def onnx_nodes(self, builder, X):
+        """ONNX export (see deeplearner/export/onnx.py): Y = Gemm(X, W, b) = X W + b, shapes as in forward."""
+        W, b = builder.constant("W", self.params["W"]), builder.constant("b", self.params["b"])
+        return builder.node("Gemm", [X, W, b])
