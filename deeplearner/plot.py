@@ -91,6 +91,8 @@ def plot_history(history, path=None, title=None, log_loss=False, log_epochs=Fals
     accuracy_axes.set(ylabel="accuracy", title="Accuracy")
     for axes in (loss_axes, accuracy_axes):
         axes.set(xlabel="epoch", xscale="log" if log_epochs else "linear")
+        if not log_epochs:
+            axes.xaxis.get_major_locator().set_params(integer=True)   # epoch 2, never epoch 2.5
         axes.grid(alpha=0.3)
         if axes.get_legend_handles_labels()[0]:   # a regression model has no accuracy curves
             axes.legend(fontsize="small")

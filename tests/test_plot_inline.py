@@ -61,3 +61,11 @@ def test_a_script_that_saves_figures_never_loads_pyplot_or_a_gui(tmp_path):
     assert result.stdout.strip() == "[]"
     assert all((tmp_path / name).read_bytes()[:8] == PNG_SIGNATURE
                for name in ("curves.png", "digits.png", "confusion.png"))
+
+
+def test_a_short_run_gets_whole_epochs_on_its_axis():
+    figure = plot.plot_history({"loss": [2.0, 1.0, 0.5, 0.4], "accuracy": [0.3, 0.6, 0.8, 0.9]})
+    figure.canvas.draw()
+    for axes in figure.axes:
+        ticks = [tick for tick in axes.get_xticks() if axes.get_xlim()[0] <= tick <= axes.get_xlim()[1]]
+        assert ticks and all(float(tick).is_integer() for tick in ticks), ticks
