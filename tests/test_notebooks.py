@@ -79,9 +79,9 @@ SESSION = [
 from deeplearner.datasets import load_digits
 from deeplearner.plot import plot_history, plot_digits, plot_confusion_matrix
 X, y = load_digits()
-model = Sequential([Dense(100), BatchNorm(), Activation("relu"), Dense(10), Activation("softmax")],
+model = Sequential([Dense(32), BatchNorm(), Activation("relu"), Dense(10), Activation("softmax")],
                    SGD(learning_rate=0.1, momentum=0.9), CrossEntropyForSoftMax(), input_shape=64, seed=0)""",
-    "history = model.fit(X[:1400], y[:1400], X[1400:], y[1400:], epochs=300, batchsize=1000)",
+    "history = model.fit(X[:500], y[:500], X[1400:], y[1400:], epochs=300, batchsize=500)",
     "plot_history(history)",
     "plot_digits(X[1400:], y[1400:], model.predict(X[1400:]))",
     "plot_confusion_matrix(y[1400:], model.predict(X[1400:]))",
@@ -126,14 +126,14 @@ def test_every_figure_shows_inline_with_no_magic_typed_first(session, cell):
 
 def test_a_model_shows_as_its_summary_table(session):
     (result,) = session.cells[5].outputs
-    # Dense 64*100 + 100, BatchNorm 4*100 (gamma, beta, two running statistics), Dense 100*10 + 10
-    assert 6_500 + 400 + 1_010 == 7_910
-    assert result.data["text/plain"] == "Sequential(5 layers, 7,910 parameters, input (64,), output (10,))"
-    assert "<table>" in result.data["text/html"] and "Total params: 7,910" in result.data["text/html"]
+    # Dense 64*32 + 32, BatchNorm 4*32 (gamma, beta, two running statistics), Dense 32*10 + 10
+    assert 2_080 + 128 + 330 == 2_538
+    assert result.data["text/plain"] == "Sequential(5 layers, 2,538 parameters, input (64,), output (10,))"
+    assert "<table>" in result.data["text/html"] and "Total params: 2,538" in result.data["text/html"]
 
 
 def test_a_layer_and_a_history_print_usefully(session):
-    assert session.cells[6].outputs[0].data["text/plain"] == "Dense(100)"
+    assert session.cells[6].outputs[0].data["text/plain"] == "Dense(32)"
     assert session.cells[7].outputs[0].data["text/plain"].startswith("History(300 epochs, last: loss=")
 
 
