@@ -18,6 +18,7 @@ from .layers import Activation, BatchNorm, Dense, Dropout, Layer, leaky_relu, re
 from .layers import AvgPool2D, Conv2D, Flatten, MaxPool2D
 from .losses import CrossEntropyForSoftMax, Loss, MeanSquaredError
 from .model import Sequential, load_model
+from .model.diagnostics import TrainingWarning
 from .optimizers import SGD, Adam, Optimizer, RMSprop
 from .safety import TrainingDivergedError
 
@@ -29,5 +30,5 @@ __all__ = [
     "relu", "leaky_relu", "sigmoid", "tanh", "softmax",
     "Sequential", "Optimizer", "SGD", "Adam", "RMSprop",
     "Loss", "CrossEntropyForSoftMax", "MeanSquaredError", "gradcheck",
-    "Callback", "EarlyStopping", "TrainingDivergedError", "load_model", "to_onnx",
+    "Callback", "EarlyStopping", "TrainingDivergedError", "TrainingWarning", "load_model", "to_onnx",
 ]

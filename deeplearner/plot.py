@@ -9,7 +9,9 @@
 
 Each function returns a ``matplotlib.figure.Figure`` and, given ``path``, saves it as a PNG. The
 figures are built without pyplot (no global figure list, no GUI backend), so they work on a
-headless machine and inside tests; in Jupyter, a returned figure displays itself.
+headless machine and inside tests, and a script that saves them never opens a window. In
+Jupyter, a figure that is a cell's result shows inline as a picture, with no ``%matplotlib
+inline`` first (figure.py says how).
 
 matplotlib is an optional dependency (``pip install -e ".[plot]"``): it is imported inside the
 functions, so ``import deeplearner`` works without it.
@@ -25,19 +27,20 @@ WRONG_COLOR = "tab:red"
 
 
 def _new_figure(figsize):
-    """A matplotlib Figure that belongs to no GUI window (rendered by Agg when saved)."""
+    """A `NotebookFigure` (a matplotlib Figure that Jupyter shows inline), in no GUI window."""
     try:
-        from matplotlib.figure import Figure
+        import matplotlib.figure  # noqa: F401 (only the check: figure.py builds on it)
     except ImportError as error:
         raise ImportError("deeplearner.plot needs matplotlib, which is not installed. Install the plot "
                           "extra from the repository root: pip install -e \".[plot]\"") from error
-    return Figure(figsize=figsize, layout="constrained")
+    from .figure import DPI, NotebookFigure   # matplotlib's Figure, shown inline by Jupyter
+    return NotebookFigure(figsize=figsize, layout="constrained", dpi=DPI)
 
 
 def _save(figure, path):
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, dpi=100)
+        figure.savefig(path, dpi=figure.dpi)
     return figure
 
 
@@ -88,6 +91,8 @@ def plot_history(history, path=None, title=None, log_loss=False, log_epochs=Fals
     accuracy_axes.set(ylabel="accuracy", title="Accuracy")
     for axes in (loss_axes, accuracy_axes):
         axes.set(xlabel="epoch", xscale="log" if log_epochs else "linear")
+        if not log_epochs:
+            axes.xaxis.get_major_locator().set_params(integer=True)   # epoch 2, never epoch 2.5
         axes.grid(alpha=0.3)
         if axes.get_legend_handles_labels()[0]:   # a regression model has no accuracy curves
             axes.legend(fontsize="small")

@@ -16,6 +16,22 @@ import numpy as np
 
 from ..progress import ProgressReporter
 from ..safety import DivergenceGuard, TrainingDivergedError, deferred_interrupt
+from .diagnostics import check_run
+
+
+class History(dict):
+    """What ``fit`` returns: a dict of per-epoch lists, ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``.
+
+    A real dict (``history["loss"]``, ``json.dump``, pickling all work as for any dict); only its
+    repr is short, with the last epoch's values: ``History(300 epochs, last: loss=0.0021, ...)``.
+    """
+
+    def __repr__(self):
+        last = ", ".join(f"{key}={values[-1]:{'.3f' if 'accuracy' in key else '.4g'}}"
+                         for key, values in self.items()
+                         if values and not np.isnan(values[-1]))   # regression has no accuracy
+        epochs = len(self.get("loss", []))
+        return f"History({epochs} epoch{'' if epochs == 1 else 's'}{', last: ' + last if last else ''})"
 
 
 def batches(rng, n, batchsize, shuffle):
@@ -38,7 +54,7 @@ def train(model, X, T, validation, epochs, batchsize, shuffle, verbose, callback
 
     ``threads`` times each batch and sets the BLAS thread count between them (see threads.py).
     """
-    history = {"loss": [], "accuracy": []}
+    history = History(loss=[], accuracy=[])
     if validation is not None:
         history.update(val_loss=[], val_accuracy=[])
     model.history_ = history
@@ -83,6 +99,7 @@ def train(model, X, T, validation, epochs, batchsize, shuffle, verbose, callback
         message = callback.describe() if callable(getattr(callback, "describe", None)) else None
         if message and verbose:
             print(message)
+    check_run(model, X, T, history, batchsize)   # warns if the run went nowhere (diagnostics.py)
     return history
 
 
