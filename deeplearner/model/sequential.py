@@ -494,8 +494,8 @@ def _check_callbacks(callbacks):
 
 
 # ---------------------------------------------------------------- fit's keywords, Keras's spellings too
-FIT_KEYWORDS = ("X", "y", "X_valid", "y_valid", "epochs", "batchsize", "shuffle", "verbose", "callbacks", "threads",
-                "batch_size", "validation_data", "validation_split")
+FIT_KEYWORDS = ("X", "y", "X_valid", "y_valid", "epochs", "batchsize", "shuffle", "verbose", "callbacks",
+                "threads", "batch_size", "validation_data", "validation_split")
 
 
 def _unknown_keywords_message(unknown):
