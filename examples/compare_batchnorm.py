@@ -17,7 +17,8 @@ from terminaltables import AsciiTable
 from deeplearner import Callback
 
 # The network, the data and the split are train_handwritten.py's, so the runs are the seed's.
-from train_handwritten import build_model, dropout_rate, load_data, positive_int, split
+from train_handwritten import (add_data_argument, build_model, dropout_rate, load_data, not_found, positive_int,
+                               split)
 
 THRESHOLDS = (0.90, 0.95)
 
@@ -73,9 +74,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description="Train the seed's network with BatchNorm, without it, and with Dropout instead "
                     "(same data, seed and epochs) and compare how fast each learns.")
-    parser.add_argument("--data", metavar="PATH", default=None,
-                        help="the Coursera digits .mat file (default: data/handwritten.mat in the current "
-                             "directory or the repository); if missing, scikit-learn's digits are used")
+    add_data_argument(parser)
     parser.add_argument("--epochs", type=positive_int, default=200, help="epochs per run (default: 200)")
     parser.add_argument("--batchsize", type=positive_int, default=1000, help="samples per batch (default: 1000)")
     parser.add_argument("--dropout", type=dropout_rate, default=0.2, metavar="RATE",
@@ -90,7 +89,7 @@ def main(argv=None):
     args = parse_args(argv)
     X, y, data_name = load_data(args.data)
     X_train, X_valid, y_train, y_valid = split(X, y)
-    print(f"data: {data_name}; {len(X_train)} to train, {len(X_valid)} to validate; "
+    print(f"data: {data_name}{not_found(args.data)}; {len(X_train)} to train, {len(X_valid)} to validate; "
           f"{args.epochs} epochs of batches of {args.batchsize}, seed {args.seed}")
 
     runs = {"BatchNorm": dict(batchnorm=True),

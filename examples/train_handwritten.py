@@ -1,12 +1,15 @@
 """The seed notebook's experiment: a BatchNorm MLP learns to read handwritten digits.
 
-    python examples/train_handwritten.py                        # data/handwritten.mat, or the fallback
+    python examples/train_handwritten.py                        # data/handwritten.mat, or the bundled digits
     python examples/train_handwritten.py --no-batchnorm --plot curves.png
+    python examples/train_handwritten.py --data sklearn         # scikit-learn's 8x8 digits
 
 The network, split and optimizer are the seed's: an 80/20 split with random_state=42,
 Dense(100)-BN-relu-Dense(50)-BN-relu-Dense(10)-BN-softmax, SGD(learning_rate=0.1, momentum=0.9)
 and batches of 1000. The data is the seed's handwritten.mat (the Coursera digits, which we cannot
-ship: see data/README.md); without it, scikit-learn's bundled 8x8 digits stand in.
+ship: see data/README.md) when you have it; without it, the 5000 MNIST digits at 20x20 that
+deeplearner bundles (deeplearner.datasets.load_mnist20), data of the same kind. The first line
+printed says which.
 """
 
 import argparse
@@ -17,7 +20,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from deeplearner import SGD, Activation, BatchNorm, CrossEntropyForSoftMax, Dense, Dropout, Sequential
-from deeplearner.datasets import HANDWRITTEN_PATH, load_digits, load_handwritten
+from deeplearner.datasets import HANDWRITTEN_PATH, load_digits, load_handwritten, load_mnist20
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,26 +47,46 @@ def dropout_rate(text):
     return value
 
 
-def default_data_path():
-    """data/handwritten.mat in the current directory if it is there, else in the repository."""
-    here = Path(HANDWRITTEN_PATH)
-    return here if here.is_file() else REPO_ROOT / HANDWRITTEN_PATH
+# --data names for the sets that need no file; anything else is the path of a .mat file.
+BUILT_IN = {"mnist20": "the bundled MNIST digits", "sklearn": "scikit-learn's digits"}
 
 
-def load_data(path):
-    """Return ``(X, y, name)``: handwritten.mat if ``path`` exists, else scikit-learn's digits.
+def data_source(text):
+    """argparse type for --data: "mnist20", "sklearn" or the path of a file that exists."""
+    if text in BUILT_IN or Path(text).is_file():
+        return text
+    raise argparse.ArgumentTypeError(f"no file at {text!r}; expected the path of a .mat file (such as "
+                                     f"{HANDWRITTEN_PATH}), or one of {', '.join(BUILT_IN)}")
 
-    A missing file costs one line of output; a file that exists but cannot be read is an error.
+
+def default_data():
+    """data/handwritten.mat in the current directory or the repository if it is there, else "mnist20"."""
+    for path in (Path(HANDWRITTEN_PATH), REPO_ROOT / HANDWRITTEN_PATH):
+        if path.is_file():
+            return str(path)
+    return "mnist20"
+
+
+def load_data(data=None):
+    """Return ``(X, y, name)`` for a --data value: a .mat path, "mnist20", "sklearn", or None.
+
+    None is the default: data/handwritten.mat if it is there, else the bundled MNIST digits
+    (see ``default_data``; ``not_found`` words the note for the latter case).
     """
-    path = default_data_path() if path is None else Path(path)
-    try:
-        X, y = load_handwritten(path)
-        return X, y, f"{path} ({len(X)} images of 20x20 pixels)"
-    except FileNotFoundError:
-        print(f"{path} not found (the Coursera digits, see data/README.md): "
-              f"using scikit-learn's 8x8 digits instead.")
+    source = default_data() if data is None else data
+    if source == "mnist20":
+        X, y = load_mnist20()
+        return X, y, f"{BUILT_IN[source]} ({len(X)} images of 20x20 pixels)"
+    if source == "sklearn":
         X, y = load_digits()
-        return X, y, f"scikit-learn's digits ({len(X)} images of 8x8 pixels)"
+        return X, y, f"{BUILT_IN[source]} ({len(X)} images of 8x8 pixels)"
+    X, y = load_handwritten(source)
+    return X, y, f"{source} ({len(X)} images of 20x20 pixels)"
+
+
+def not_found(data):
+    """For the first line printed: say so when the default found no handwritten.mat."""
+    return f", as {HANDWRITTEN_PATH} was not found" if data is None and default_data() == "mnist20" else ""
 
 
 def build_model(input_dim, batchnorm=True, dropout=0.0, seed=0):
@@ -89,15 +112,22 @@ def split(X, y):
     return train_test_split(X, y, test_size=0.20, random_state=42)
 
 
+def add_data_argument(parser):
+    """--data, shared with compare_batchnorm.py."""
+    parser.add_argument("--data", metavar="PATH", type=data_source, default=None,
+                        help=f"a .mat file in the Coursera digits' layout, X (n, 400) and y (n, 1); or "
+                             f"mnist20, the 5000 MNIST digits at 20x20 bundled with deeplearner; or sklearn, "
+                             f"scikit-learn's 1797 8x8 digits (default: {HANDWRITTEN_PATH} in the current "
+                             f"directory or the repository if it is there, else mnist20)")
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description="Train the seed notebook's BatchNorm MLP on handwritten digits and report its "
                     "validation accuracy.",
-        epilog="Without the data file this runs on scikit-learn's 8x8 digits (1797 images).")
-    parser.add_argument("--data", metavar="PATH", default=None,
-                        help=f"the Coursera digits .mat file with X (n, 400) and y (n, 1) "
-                             f"(default: {HANDWRITTEN_PATH} in the current directory or the repository). "
-                             f"If it is missing, scikit-learn's digits are used instead.")
+        epilog=f"Without {HANDWRITTEN_PATH} this runs on the 5000 MNIST digits at 20x20 bundled with "
+               f"deeplearner.")
+    add_data_argument(parser)
     parser.add_argument("--epochs", type=positive_int, default=200,
                         help="passes over the training set (default: 200; the seed ran 10000)")
     parser.add_argument("--batchsize", type=positive_int, default=1000, help="samples per batch (default: 1000)")
@@ -122,7 +152,7 @@ def main(argv=None):
     args = parse_args(argv)
     X, y, data_name = load_data(args.data)
     X_train, X_valid, y_train, y_valid = split(X, y)
-    print(f"data: {data_name}; {len(X_train)} to train, {len(X_valid)} to validate")
+    print(f"data: {data_name}{not_found(args.data)}; {len(X_train)} to train, {len(X_valid)} to validate")
 
     model = build_model(X.shape[1], batchnorm=args.batchnorm, dropout=args.dropout, seed=args.seed)
     model.summary()

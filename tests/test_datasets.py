@@ -1,10 +1,18 @@
-"""deeplearner.datasets: the seed's .mat layout (column-major 20x20, labels 1..10) and the fallback."""
+"""deeplearner.datasets: the seed's .mat layout (column-major 20x20, labels 1..10), the bundled MNIST
+digits in that layout, and scikit-learn's digits."""
+
+import gzip
+import importlib.util
+import io
+from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy.io import savemat
 
-from deeplearner.datasets import image_layout, load_digits, load_handwritten, to_images
+from deeplearner.datasets import MNIST20_FILE, image_layout, load_digits, load_handwritten, load_mnist20, to_images
+
+BUILD_SCRIPT = Path(__file__).resolve().parent.parent / "data" / "build_digits.py"
 
 
 def seven(side=20):
@@ -43,6 +51,33 @@ def test_images_come_back_upright_with_order_F(mat_file):
     np.testing.assert_array_equal(to_images(X), images)
 
 
+def test_images_option_gives_upright_channels_first_images_from_a_mat_file(mat_file):
+    path, images = mat_file
+    X, y = load_handwritten(path, images=True)
+    assert X.shape == (3, 1, 20, 20) and X.dtype == np.float64
+    np.testing.assert_array_equal(X[:, 0], images)
+    np.testing.assert_array_equal(y, [7, 0, 3])
+
+
+def test_without_a_path_data_handwritten_mat_is_read_when_present(mat_file, tmp_path, monkeypatch):
+    path, images = mat_file
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    path.rename(tmp_path / "data" / "handwritten.mat")
+    X, y = load_handwritten()
+    np.testing.assert_array_equal(to_images(X), images)
+    np.testing.assert_array_equal(y, [7, 0, 3])
+    np.testing.assert_array_equal(load_handwritten(images=True)[0][:, 0], images)
+
+
+def test_without_a_path_or_data_handwritten_mat_the_bundled_digits_are_read(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)                     # no data/handwritten.mat here
+    X, y = load_handwritten()
+    expected_X, expected_y = load_mnist20()
+    np.testing.assert_array_equal(X, expected_X)
+    np.testing.assert_array_equal(y, expected_y)
+
+
 def test_label_10_becomes_digit_0(mat_file):
     _, y = load_handwritten(mat_file[0])
     assert y.shape == (3,) and y.dtype == np.int64
@@ -59,7 +94,7 @@ def test_labels_0_to_9_and_a_row_vector_y_are_accepted(tmp_path):
 
 def test_missing_file_names_the_path_the_file_and_the_fallback(tmp_path):
     path = tmp_path / "nowhere" / "handwritten.mat"
-    with pytest.raises(FileNotFoundError, match=r"no file at .*nowhere.*Coursera.*load_digits"):
+    with pytest.raises(FileNotFoundError, match=r"no file at .*nowhere.*Coursera.*load_mnist20\(\)"):
         load_handwritten(path)
 
 
@@ -135,3 +170,109 @@ def test_to_images_takes_an_explicit_layout():
     np.testing.assert_array_equal(to_images(image.reshape(1, -1, order="F"), shape=(6, 4), order="F")[0], image)
     with pytest.raises(ValueError, match=r"shape=\(5, 5\) holds 25 pixels, but the rows of X have 24"):
         to_images(image.reshape(1, -1), shape=(5, 5))
+
+
+# The bundled digits, deeplearner/data/mnist20.npz, built by data/build_digits.py.
+
+def test_bundled_digits_are_500_of_each_in_the_coursera_layout_with_values_in_0_1():
+    X, y = load_mnist20()
+    assert X.shape == (5000, 400) and X.dtype == np.float64
+    assert y.shape == (5000,) and y.dtype == np.int64
+    np.testing.assert_array_equal(y, np.repeat(np.arange(10), 500))   # 500 zeros, then 500 ones, ...
+    assert X.min() == 0.0 and X.max() == 1.0
+    np.testing.assert_array_equal(X * 255, np.round(X * 255))        # stored as uint8 0..255
+    assert image_layout(X.shape[1]) == ((20, 20), "F")                # so plot_digits shows them upright
+
+
+def test_bundled_file_is_compact_uint8_package_data():
+    assert MNIST20_FILE.stat().st_size < 1_500_000
+    with np.load(MNIST20_FILE) as contents:
+        assert sorted(contents) == ["X", "y"]
+        assert contents["X"].dtype == np.uint8 and contents["y"].dtype == np.uint8
+
+
+def upright_problems(images, y):
+    """What in (n, 20, 20) images of digits y says they are not upright; [] when nothing does.
+
+    Three facts of handwriting (the bundled digits' figures in brackets), each broken by a mix-up:
+    - a one is tall: its mean image spreads down the rows more than 1.5 times as far as across
+      the columns [3.97 vs 1.85 pixels]; transposed, the other way round;
+    - a six keeps most of its ink in its lower half (its loop) [60%] and a seven in its upper half
+      (its bar) [54%]; upside down, the other way round;
+    - threes and sevens keep most of their ink in their right half [58%, 59%]; mirrored, the left.
+    """
+    mean = {digit: images[y == digit].mean(axis=0) for digit in (1, 3, 6, 7)}   # (20, 20) each
+    pixels = np.arange(20)
+
+    def spread(profile):   # standard deviation of the pixel index, weighted by ink
+        weights = profile / profile.sum()
+        return np.sqrt(np.sum(weights * (pixels - np.sum(weights * pixels)) ** 2))
+
+    def share(image, rows=slice(None), cols=slice(None)):
+        return image[rows, cols].sum() / image.sum()
+
+    problems = []
+    if not spread(mean[1].sum(axis=1)) > 1.5 * spread(mean[1].sum(axis=0)):
+        problems.append("ones are not tall")
+    if not (share(mean[6], rows=slice(10, None)) > 0.55 and share(mean[7], rows=slice(None, 10)) > 0.5):
+        problems.append("sixes or sevens are upside down")
+    if not (share(mean[3], cols=slice(10, None)) > 0.55 and share(mean[7], cols=slice(10, None)) > 0.55):
+        problems.append("threes or sevens are mirrored")
+    return problems
+
+
+def test_bundled_digits_come_back_upright_and_the_check_would_see_otherwise():
+    X, y = load_mnist20()
+    images = np.stack([row.reshape(20, 20, order="F") for row in X])   # (5000, 400) -> (5000, 20, 20)
+    assert upright_problems(images, y) == []
+    # The check can fail: each way of getting the layout wrong trips it.
+    assert "ones are not tall" in upright_problems(X.reshape(-1, 20, 20), y)      # order "C": transposed
+    assert "sixes or sevens are upside down" in upright_problems(images[:, ::-1], y)
+    assert upright_problems(images[:, :, ::-1], y) == ["threes or sevens are mirrored"]
+    # The images option and to_images agree with the reshape above.
+    np.testing.assert_array_equal(to_images(X), images)
+    X_images, y_images = load_mnist20(images=True)
+    assert X_images.shape == (5000, 1, 20, 20) and X_images.dtype == np.float64
+    np.testing.assert_array_equal(X_images[:, 0], images)
+    np.testing.assert_array_equal(y_images, y)
+
+
+@pytest.fixture
+def build_digits():
+    """data/build_digits.py, imported from its path (it is a script, not part of the package)."""
+    spec = importlib.util.spec_from_file_location("build_digits", BUILD_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_area_average_matrix_by_hand(build_digits):
+    A = build_digits.area_average_matrix(28, 20)   # each new pixel covers 1.4 old ones
+    assert A.shape == (20, 28)
+    np.testing.assert_allclose(A.sum(axis=1), 1.0)                     # an average: weights sum to 1
+    np.testing.assert_allclose(A[0, :3], [1 / 1.4, 0.4 / 1.4, 0.0])    # covers [0, 1.4): pixel 0, 0.4 of pixel 1
+    np.testing.assert_allclose(A[1, :4], [0.0, 0.6 / 1.4, 0.8 / 1.4, 0.0])   # covers [1.4, 2.8)
+    halve = build_digits.area_average_matrix(4, 2)                     # a whole ratio: plain 2x2 block means
+    image = np.arange(16.0).reshape(4, 4)
+    np.testing.assert_allclose(halve @ image @ halve.T, image.reshape(2, 2, 2, 2).mean(axis=(1, 3)))
+
+
+def test_build_turns_the_csv_into_column_major_20x20_rows(build_digits):
+    """A fake mnist_5k.csv.gz: 28x28 images row by row, label last; every image a bar across rows 3..5."""
+    images = np.zeros((5000, 28, 28), dtype=np.int64)
+    images[:, 3:6, 2:26] = 255                                  # (28, 28) upright: a bar near the top
+    labels = np.repeat(np.arange(10), 500)
+    text = io.StringIO()
+    np.savetxt(text, np.column_stack([images.reshape(5000, -1), labels]), fmt="%d", delimiter=",")  # (5000, 785)
+    X, y = build_digits.build(gzip.compress(text.getvalue().encode()))
+    assert X.shape == (5000, 400) and X.dtype == np.uint8 and y.dtype == np.uint8
+    np.testing.assert_array_equal(y, labels)
+    np.testing.assert_array_equal(X, np.tile(X[0], (5000, 1)))
+    small = X[0].reshape(20, 20, order="F")                     # upright again if stored column-major
+    # New row i covers [1.4 i, 1.4 (i + 1)) of the old ones; with the bar [3, 6) row 2 ([2.8, 4.2)) shares 1.2,
+    # row 3 ([4.2, 5.6)) all 1.4, row 4 ([5.6, 7.0)) 0.4, rows 0, 1 and 5.. nothing. Columns 2..17 lie in [2, 26).
+    np.testing.assert_array_equal(small[2, 2:18], round(1.2 / 1.4 * 255))   # 219
+    np.testing.assert_array_equal(small[3, 2:18], 255)
+    np.testing.assert_array_equal(small[4, 2:18], round(0.4 / 1.4 * 255))   # 73
+    np.testing.assert_array_equal(small[:2], 0)
+    np.testing.assert_array_equal(small[5:], 0)

@@ -49,16 +49,50 @@ def test_train_on_a_mat_file_ends_with_the_validation_accuracy(examples, fake_ma
     assert len(history["loss"]) == 20
 
 
-def test_a_missing_file_costs_one_line_and_falls_back_to_sklearn_digits(examples, tmp_path, capsys):
+@pytest.fixture
+def no_handwritten_mat(examples, tmp_path, monkeypatch):
+    """Neither the current directory nor the 'repository' has data/handwritten.mat."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(examples[0], "REPO_ROOT", tmp_path)
+
+
+def test_without_handwritten_mat_the_first_line_says_the_bundled_digits_are_used(examples, no_handwritten_mat,
+                                                                                 capsys):
     train_handwritten, _ = examples
-    train_handwritten.main(["--data", str(tmp_path / "missing.mat"), "--epochs", "2", "--no-batchnorm"])
+    history = train_handwritten.main(["--epochs", "2", "--verbose", "0"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == ("data: the bundled MNIST digits (5000 images of 20x20 pixels), as data/handwritten.mat "
+                        "was not found; 4000 to train, 1000 to validate")   # the seed's 80/20 split of 5000
+    assert FINAL_LINE.match(lines[-1])
+    assert history["val_accuracy"][-1] > 0.5            # two epochs of the seed's network already read digits
+
+
+def test_data_handwritten_mat_is_the_default_when_present(examples, no_handwritten_mat, fake_mat, tmp_path, capsys):
+    train_handwritten, _ = examples
+    (tmp_path / "data").mkdir()
+    fake_mat.rename(tmp_path / "data" / "handwritten.mat")
+    train_handwritten.main(["--epochs", "2", "--verbose", "0"])
+    first_line = capsys.readouterr().out.splitlines()[0]
+    assert first_line == "data: data/handwritten.mat (120 images of 20x20 pixels); 96 to train, 24 to validate"
+
+
+def test_data_sklearn_trains_on_scikit_learns_digits(examples, capsys):
+    train_handwritten, _ = examples
+    train_handwritten.main(["--data", "sklearn", "--epochs", "2", "--no-batchnorm"])
     out = capsys.readouterr().out
-    assert [line for line in out.splitlines() if "not found" in line] == [
-        f"{tmp_path / 'missing.mat'} not found (the Coursera digits, see data/README.md): "
-        f"using scikit-learn's 8x8 digits instead."]
-    assert "1437 to train, 360 to validate" in out      # the seed's 80/20 split of 1797 images
+    assert out.splitlines()[0] == ("data: scikit-learn's digits (1797 images of 8x8 pixels); "
+                                   "1437 to train, 360 to validate")   # the seed's 80/20 split of 1797 images
     assert "BatchNorm" not in out                       # --no-batchnorm: not in the summary either
     assert FINAL_LINE.match(last_line(out))
+
+
+def test_a_data_path_that_does_not_exist_stops_both_scripts_with_a_usage_message(examples, tmp_path, capsys):
+    for script in examples:
+        with pytest.raises(SystemExit):
+            script.main(["--data", str(tmp_path / "missing.mat")])
+        err = capsys.readouterr().err
+        assert f"no file at '{tmp_path / 'missing.mat'}'; expected the path of a .mat file" in err
+        assert "mnist20, sklearn" in err
 
 
 def test_model_follows_the_options(examples):
@@ -122,9 +156,10 @@ def test_compare_prints_a_row_per_run_and_writes_one_png(examples, tmp_path, cap
     pytest.importorskip("matplotlib")
     _, compare_batchnorm = examples
     path = tmp_path / "compare.png"
-    histories = compare_batchnorm.main(["--data", str(tmp_path / "missing.mat"), "--epochs", "2",
-                                        "--plot", str(path)])
+    histories = compare_batchnorm.main(["--data", "mnist20", "--epochs", "2", "--plot", str(path)])
     out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("data: the bundled MNIST digits (5000 images of 20x20 pixels); "
+                                          "4000 to train, 1000 to validate; 2 epochs")
     assert list(histories) == ["BatchNorm", "no BatchNorm", "Dropout(0.2) instead"]
     rows = [line for line in out.splitlines() if line.startswith("| ") and "epochs to" not in line]
     assert [row.split("|")[1].strip() for row in rows] == list(histories)
