@@ -11,6 +11,7 @@
 Read the source top to bottom: each file holds one idea (dense.py, batchnorm.py, ...).
 """
 
+from . import initializers
 from .callbacks import Callback, EarlyStopping
 from .gradcheck import gradcheck
 from .layers import Activation, BatchNorm, Dense, Dropout, Layer, leaky_relu, relu, sigmoid, softmax, tanh
@@ -18,6 +19,7 @@ from .losses import CrossEntropyForSoftMax, Loss, MeanSquaredError
 from .model import Sequential, load_model
 from .optimizers import SGD, Adam, Optimizer, RMSprop
 from .safety import TrainingDivergedError
+from .schedules import ExponentialDecay, ReduceLROnPlateau, StepDecay
 
 __version__ = "0.1.0"
 
@@ -27,4 +29,5 @@ __all__ = [
     "Sequential", "Optimizer", "SGD", "Adam", "RMSprop",
     "Loss", "CrossEntropyForSoftMax", "MeanSquaredError", "gradcheck",
     "Callback", "EarlyStopping", "TrainingDivergedError", "load_model",
+    "StepDecay", "ExponentialDecay", "ReduceLROnPlateau",
 ]
