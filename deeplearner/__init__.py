@@ -17,6 +17,7 @@ from .gradcheck import gradcheck
 from .layers import Activation, BatchNorm, Dense, Dropout, Layer, leaky_relu, relu, sigmoid, softmax, tanh
 from .losses import CrossEntropyForSoftMax, Loss, MeanSquaredError
 from .model import Sequential, load_model
+from .monitor import LayerMonitor
 from .optimizers import SGD, Adam, Optimizer, RMSprop
 from .safety import TrainingDivergedError
 from .schedules import ExponentialDecay, ReduceLROnPlateau, StepDecay
@@ -29,5 +30,5 @@ __all__ = [
     "Sequential", "Optimizer", "SGD", "Adam", "RMSprop",
     "Loss", "CrossEntropyForSoftMax", "MeanSquaredError", "gradcheck",
     "Callback", "EarlyStopping", "TrainingDivergedError", "load_model",
-    "StepDecay", "ExponentialDecay", "ReduceLROnPlateau",
+    "LayerMonitor", "StepDecay", "ExponentialDecay", "ReduceLROnPlateau",
 ]
