@@ -15,6 +15,7 @@ from . import initializers
 from .callbacks import Callback, EarlyStopping
 from .gradcheck import gradcheck
 from .layers import Activation, BatchNorm, Dense, Dropout, Layer, leaky_relu, relu, sigmoid, softmax, tanh
+from .layers import AvgPool2D, Conv2D, Flatten, MaxPool2D
 from .losses import CrossEntropyForSoftMax, Loss, MeanSquaredError
 from .model import Sequential, load_model
 from .monitor import LayerMonitor
@@ -26,6 +27,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Layer", "Dense", "Activation", "Dropout", "BatchNorm",
+    "Conv2D", "MaxPool2D", "AvgPool2D", "Flatten",
     "relu", "leaky_relu", "sigmoid", "tanh", "softmax",
     "Sequential", "Optimizer", "SGD", "Adam", "RMSprop",
     "Loss", "CrossEntropyForSoftMax", "MeanSquaredError", "gradcheck",

@@ -3,8 +3,12 @@
 from .activations import Activation, leaky_relu, relu, sigmoid, softmax, tanh
 from .base import Layer
 from .batchnorm import BatchNorm
+from .conv2d import Conv2D
 from .dense import Dense
 from .dropout import Dropout
+from .flatten import Flatten
+from .pooling import AvgPool2D, MaxPool2D
 
 __all__ = ["Layer", "Dense", "Activation", "Dropout", "BatchNorm",
            "relu", "leaky_relu", "sigmoid", "tanh", "softmax"]
+__all__ += ["Conv2D", "MaxPool2D", "AvgPool2D", "Flatten"]
