@@ -181,3 +181,28 @@ def test_normal_std_must_be_positive(std):
     with pytest.raises(ValueError, match=rf"Normal: std must be a positive number, received std={std!r}\. "
                                          r"Example: Normal\(std=0.01\)\."):
         Normal(std)
+
+
+def test_conv2d_draws_exactly_what_it_drew_before_and_takes_any_initializer(tmp_path):
+    from deeplearner import Conv2D, Flatten
+
+    F, C, kh, kw = 4, 2, 3, 3
+    fan_in, fan_out = C * kh * kw, F * kh * kw
+    for name in ("he_normal", "glorot_uniform"):
+        model = Sequential([Conv2D(F, 3, init=name), Flatten(), Dense(3), Activation("softmax")], SGD(),
+                           CrossEntropyForSoftMax(), input_shape=(C, 6, 6), seed=7)
+        rng = np.random.default_rng(7)   # Conv2D's lines before initializers existed, written out
+        if name == "glorot_uniform":
+            limit = np.sqrt(6.0 / (fan_in + fan_out))
+            W = rng.uniform(-limit, limit, size=(F, C, kh, kw))
+        else:
+            W = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=(F, C, kh, kw))
+        np.testing.assert_array_equal(model.layers[0].params["W"], W)
+    model = Sequential([Conv2D(F, 3, init=Normal(0.2)), Flatten(), Dense(3), Activation("softmax")], SGD(),
+                       CrossEntropyForSoftMax(), input_shape=(C, 6, 6), seed=7)
+    np.testing.assert_array_equal(model.layers[0].params["W"],
+                                  0.2 * np.random.default_rng(7).normal(size=(F, C, kh, kw)))
+    model.save(tmp_path / "conv.npz")
+    loaded = load_model(tmp_path / "conv.npz")
+    assert loaded.layers[0].get_config()["init"] == {"class": "Normal", "config": {"std": 0.2}}
+    np.testing.assert_array_equal(loaded.layers[0].params["W"], model.layers[0].params["W"])

@@ -222,3 +222,17 @@ def test_errors_when_training_begins():
     with pytest.raises(ValueError, match=r"LayerMonitor: this monitor already holds the records of another "
                                          r"model. Create one LayerMonitor per model\."):
         classifier().fit(X, y, verbose=0, callbacks=[monitor])
+
+
+def test_a_convolutional_network_is_monitored_per_channel():
+    from deeplearner import Conv2D, Flatten
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 1, 6, 6)), np.arange(20) % 2
+    model = Sequential([Conv2D(3, 3), BatchNorm(), Activation("relu"), Flatten(), Dense(2), Activation("softmax")],
+                       SGD(learning_rate=0.1), CrossEntropyForSoftMax(), input_shape=(1, 6, 6), seed=0)
+    monitor = LayerMonitor(X[:5], every=1)
+    model.fit(X, y, epochs=1, batchsize=10, verbose=0, callbacks=[monitor])
+    assert monitor.outputs["2 relu"]["p50_per_unit"].shape == (2, 3)        # one column per channel
+    # The last record holds the gradient of the last step, which is still in layer.grads.
+    assert monitor.grad_norms["0 Conv2D"]["W"][-1] == pytest.approx(np.linalg.norm(model.layers[0].grads["W"]))

@@ -7,9 +7,6 @@ import numpy as np
 from .. import initializers
 from .base import Layer, ShapeError, column_sums
 
-# The two names Conv2D (branch conv) draws by itself, until it uses deeplearner.initializers too.
-INITIALIZERS = ("glorot_uniform", "he_normal")
-
 
 class Dense(Layer):
     """Fully connected layer.
