@@ -73,7 +73,7 @@ class LayerMonitor(Callback):
     -----
     At a recorded step s the monitor
 
-    1. before the step (``on_batch_begin``), copies every parameter: W_before;
+    1. before the step (``on_batch_begin``), copies every parameter of the watched layers: W_before;
     2. after it (``on_batch_end``) reads, for each parameter, the gradient ``backward`` left in
        ``layer.grads`` and computes::
 
@@ -95,11 +95,15 @@ class LayerMonitor(Callback):
     a monitor has bit-identical weights to a run without. (The plain-attribute state of a
     seed-notebook-style layer is not put back.)
 
-    Cost. When no monitor is passed to ``fit``, nothing of this runs (fit calls batch hooks only
-    for callbacks that define them). With one, on the seed's workload (4000 rows of 400
-    features, batches of 1000, the seed's 9-layer BatchNorm network, a probe of 500 rows;
-    ``python examples/monitor_cost.py``): TODO-MEASURE. A record costs about as much as a
-    forward pass of the probe plus a sort of each output (for the percentiles).
+    Cost. When no monitor is passed to ``fit``, none of this runs: fit looks up the batch hooks
+    once, and per batch tests two empty lists. With one, on the seed's workload
+    (``python examples/monitor_cost.py --epochs 20``: 4000 rows of 400 features in batches of
+    1000, 4 steps per epoch, validation after each epoch, the seed's 9-layer BatchNorm network, a
+    probe of 500 rows, every layer watched), medians on a shared 2-core machine with
+    ``OMP_NUM_THREADS=1``: 34.1 ms per epoch without, 37.6 ms with every=10 (+10%), 59.9 ms with
+    every=1 (+76%); with OpenBLAS's default threads 26.8, 30.8 (+15%) and 49.8 ms (+86%). A record
+    costs about 5.5 ms: the probe's forward pass (about half) and one sort of each layer's output
+    for the percentiles. Fewer layers (``layers=``) or a smaller probe cost less.
     """
 
     def __init__(self, X_probe, every=10, layers=None, percentiles=(15, 50, 85), sample=500, training=True):
@@ -236,8 +240,8 @@ class LayerMonitor(Callback):
         """Y : ndarray of shape (n, units) or (n, channels, height, width): one layer's probe output."""
         stats = {"mean": float(Y.mean()), "std": float(Y.std())}
         per_unit = np.moveaxis(Y.reshape(len(Y), Y.shape[1], -1), 1, 0).reshape(Y.shape[1], -1)  # (units, n * L)
-        pooled = np.percentile(Y, self.percentiles)                             # (len(q),)
-        by_unit = np.percentile(per_unit, self.percentiles, axis=1)             # (len(q), units)
+        pooled = percentiles_of(Y.reshape(-1), self.percentiles)                 # (len(q),)
+        by_unit = percentiles_of(per_unit, self.percentiles).T                   # (units, len(q)) -> (len(q), units)
         for q, value, values in zip(self.percentiles, pooled, by_unit):
             stats[f"p{q:g}"] = float(value)
             stats[f"p{q:g}_per_unit"] = values
@@ -250,6 +254,31 @@ class LayerMonitor(Callback):
         stats["values"] = Y.reshape(-1)[picks].copy()                           # (sample,)
         for name, value in stats.items():
             _append(self._outputs, key, name, value)
+
+
+def percentiles_of(A, q):
+    """A : ndarray of shape (..., n) -> its q-th percentiles along the last axis, shape (..., len(q)).
+
+    The numbers of ``np.percentile(A, q, axis=-1)`` with its default linear method, to the last
+    bit: sort, then for each q take the position p = (q / 100) (n - 1) between its neighbours
+    v[floor(p)] and v[floor(p) + 1], with t = p - floor(p)::
+
+        value = v[lo] + t (v[hi] - v[lo])        (for t >= 1/2 NumPy computes v[hi] - (1 - t) (v[hi] - v[lo]))
+
+    One sort instead of np.percentile's partitions: 0.2-0.5 ms instead of 2.5-3 ms on a (500, 100)
+    output (NumPy 2 sorts with SIMD), which is most of what a record costs. NaN (which sorts last)
+    gives NaN, as in NumPy.
+    """
+    S = np.sort(A, axis=-1)                                   # (..., n)
+    n = S.shape[-1]
+    position = np.asarray(q, dtype=np.float64) / 100 * (n - 1)   # (len(q),)
+    lo = np.floor(position).astype(np.int64)
+    hi = np.minimum(lo + 1, n - 1)
+    t = position - lo
+    low, high = S[..., lo], S[..., hi]                        # (..., len(q)) each
+    gap = high - low
+    values = np.where(t >= 0.5, high - gap * (1 - t), low + gap * t)
+    return np.where(np.isnan(S[..., -1:]), np.nan, values)
 
 
 def _append(table, key, name, value):

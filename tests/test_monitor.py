@@ -56,6 +56,18 @@ def test_statistics_of_a_tiny_network_match_a_hand_computation():
     assert sorted(relu_out["values"][0]) == pytest.approx(sorted(values))   # 6 values, fewer than sample
 
 
+def test_percentiles_are_numpys_to_the_last_bit():
+    """The monitor sorts once instead of calling np.percentile (5-10x faster); the numbers must not change."""
+    from deeplearner.monitor import percentiles_of
+
+    rng = np.random.default_rng(0)
+    q = (0, 15, 33.3, 50, 85, 99.9, 100)
+    for shape in [(7,), (1,), (100, 500), (3, 2)]:
+        A = rng.normal(size=shape) * 37.0
+        np.testing.assert_array_equal(percentiles_of(A, q), np.moveaxis(np.percentile(A, q, axis=-1), 0, -1))
+    assert np.isnan(percentiles_of(np.array([1.0, np.nan, 3.0]), (50,))).all()
+
+
 # ---------------------------------------------------------------- crafted activations
 def test_percentiles_of_crafted_outputs():
     probe = np.arange(101.0).reshape(101, 1) * np.ones((1, 2))             # each unit: 0, 1, ..., 100
