@@ -11,6 +11,7 @@
 Read the source top to bottom: each file holds one idea (dense.py, batchnorm.py, ...).
 """
 
+from . import initializers
 from .callbacks import Callback, EarlyStopping
 from .export import to_onnx   # imports the onnx package only when called
 from .gradcheck import gradcheck
@@ -19,8 +20,10 @@ from .layers import AvgPool2D, Conv2D, Flatten, MaxPool2D
 from .losses import CrossEntropyForSoftMax, Loss, MeanSquaredError
 from .model import Sequential, load_model
 from .model.diagnostics import TrainingWarning
+from .monitor import LayerMonitor
 from .optimizers import SGD, Adam, Optimizer, RMSprop
 from .safety import TrainingDivergedError
+from .schedules import ExponentialDecay, ReduceLROnPlateau, StepDecay
 
 __version__ = "0.1.0"   # written only here: pyproject.toml reads it (setuptools dynamic version)
 
@@ -31,4 +34,5 @@ __all__ = [
     "Sequential", "Optimizer", "SGD", "Adam", "RMSprop",
     "Loss", "CrossEntropyForSoftMax", "MeanSquaredError", "gradcheck",
     "Callback", "EarlyStopping", "TrainingDivergedError", "TrainingWarning", "load_model", "to_onnx",
+    "LayerMonitor", "StepDecay", "ExponentialDecay", "ReduceLROnPlateau",
 ]

@@ -254,7 +254,7 @@ def test_get_config_rebuilds_the_layer(config):
     ({"filters": 8, "kernel_size": 3, "padding": "full"}, r"padding must be .*received padding='full'"),
     ({"filters": 8, "kernel_size": 3, "padding": False}, r"padding must be .*received padding=False"),
     ({"filters": 8, "kernel_size": 3, "padding": 1.5}, r"padding must be .*received padding=1\.5"),
-    ({"filters": 8, "kernel_size": 3, "init": "zeros"}, r"Conv2D: unknown init='zeros'\. Use one of"),
+    ({"filters": 8, "kernel_size": 3, "init": "xavier"}, r"Conv2D: unknown init='xavier'\. Use one of"),
 ])
 def test_constructor_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -65,7 +65,7 @@ def test_validation_split_takes_its_rows_before_shuffling_and_rounds_training_do
 
 def test_validation_split_of_zero_is_no_split_as_in_keras():
     history = model().fit(X, y, validation_split=0.0, epochs=1, verbose=0)
-    assert sorted(history) == ["accuracy", "loss"]
+    assert "val_loss" not in history and "val_accuracy" not in history and "loss" in history
 
 
 # ---------------------------------------------------------------- errors that name the fix
@@ -81,7 +81,7 @@ def test_a_misspelled_keyword_names_the_closest_valid_one(typo, suggestion):
 
 def test_an_unknown_keyword_lists_the_valid_ones():
     with pytest.raises(TypeError, match=r"unexpected keyword argument 'class_weight'\. fit takes X, y, X_valid, "
-                                        r"y_valid, epochs, batchsize, shuffle, verbose, callbacks, batch_size, "
+                                        r"y_valid, epochs, batchsize, shuffle, verbose, callbacks, threads, batch_size, "
                                         r"validation_data, validation_split\.$"):
         model().fit(X, y, class_weight={0: 1.0})
     with pytest.raises(TypeError, match=r"'class_weight'.*\(Also unknown: sample_weight\.\)"):

@@ -118,4 +118,4 @@ def test_fit_returns_a_history_kept_as_history_():
     assert type(history) is History and history is model.history_
     assert repr(history) == (f"History(2 epochs, last: loss={history['loss'][-1]:.4g}, "
                              f"accuracy={history['accuracy'][-1]:.3f}, val_loss={history['val_loss'][-1]:.4g}, "
-                             f"val_accuracy={history['val_accuracy'][-1]:.3f})")
+                             f"val_accuracy={history['val_accuracy'][-1]:.3f}, lr=0.01)")

@@ -135,7 +135,8 @@ def test_evaluate_returns_loss_and_accuracy_consistent_with_predict(trained):
 def test_fit_returns_the_per_epoch_history_and_keeps_it(trained):
     model, history, _, _, X_valid, y_valid = trained
     assert model.history_ is history
-    assert set(history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert set(history) == {"loss", "accuracy", "val_loss", "val_accuracy", "lr"}
+    assert history["lr"] == [model.optimizer.learning_rate] * 5     # no schedule: the same rate every epoch
     assert all(len(values) == 5 for values in history.values())
     assert all(isinstance(value, float) for values in history.values() for value in values)
     # Validation metrics are measured after each epoch, in inference mode: the last one is evaluate's.

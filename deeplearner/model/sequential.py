@@ -480,7 +480,8 @@ def _check_layers(layers):
 
 
 def _check_callbacks(callbacks):
-    hooks = ("on_train_begin", "on_epoch_end", "on_train_end")
+    hooks = ("on_train_begin", "on_epoch_begin", "on_epoch_end", "on_batch_begin", "on_batch_end",
+             "on_train_end")
     if callbacks is None:
         return []
     if not isinstance(callbacks, (list, tuple)):
