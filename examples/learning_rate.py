@@ -13,11 +13,12 @@ units that are dead at the end (0 on every validation image: they pass no gradie
 """
 
 import argparse
+import warnings
 
 import numpy as np
 from terminaltables import AsciiTable
 
-from deeplearner import LayerMonitor, TrainingDivergedError
+from deeplearner import LayerMonitor, TrainingDivergedError, TrainingWarning
 # The seed's network, data and split, as in train_handwritten.py.
 from train_handwritten import add_data_argument, build_model, load_data, not_found, positive_int, split
 
@@ -35,8 +36,10 @@ def run(rate, batchnorm, data, epochs, seed):
     steps_per_epoch = -(-len(X_train) // 1000)
     monitor = LayerMonitor(X_valid, every=steps_per_epoch, layers=relus)   # once per epoch, the relus only
     diverged = None
-    # A divergence is reported by fit's TrainingDivergedError; NumPy's overflow warnings would only repeat it.
-    with np.errstate(over="ignore", invalid="ignore"):
+    # A divergence is reported by fit's TrainingDivergedError; NumPy's overflow warnings would only repeat it,
+    # and the table reports what fit's TrainingWarning would say about the rates that go nowhere.
+    with np.errstate(over="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", TrainingWarning)
         try:
             model.fit(X_train, y_train, X_valid, y_valid, epochs=epochs, batchsize=1000, verbose=0,
                       callbacks=[monitor])

@@ -9,6 +9,10 @@ from deeplearner import (SGD, Activation, BatchNorm, Callback, CrossEntropyForSo
                          LayerMonitor, MeanSquaredError, Sequential)
 
 
+# The crafted inputs are far from unit scale on purpose; fit's TrainingWarning about it is not under test here.
+pytestmark = pytest.mark.filterwarnings("ignore::deeplearner.TrainingWarning")
+
+
 def fit_once(layers, X, T, probe, input_shape=None, **monitor_options):
     """One step of plain SGD (learning rate 0.1) on the batch (X, T), recorded by a monitor."""
     model = Sequential(layers, SGD(learning_rate=0.1), MeanSquaredError(),
