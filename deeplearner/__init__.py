@@ -11,7 +11,7 @@
 Read the source top to bottom: each file holds one idea (dense.py, batchnorm.py, ...).
 """
 
-from . import initializers
+from . import initializers  # noqa: F401  (deeplearner.initializers.HeNormal after a plain import deeplearner)
 from .callbacks import Callback, EarlyStopping
 from .export import to_onnx   # imports the onnx package only when called
 from .gradcheck import gradcheck

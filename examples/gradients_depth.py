@@ -55,7 +55,7 @@ def results_table(runs, records):
         header += [f"{short}, step {monitor.steps[r]}" for r in records]
     rows = [header]
     first = next(iter(runs.values()))[0]
-    for depth, key in enumerate(first.names, start=1):
+    for depth, _ in enumerate(first.names, start=1):
         row = [f"{depth} ({'output' if depth == len(first.names) else 'hidden'})"]
         for monitor, _ in runs.values():
             norms = monitor.grad_norms[monitor.names[depth - 1]]["W"]

@@ -241,7 +241,8 @@ def test_get_config_rebuilds_the_layer(config):
     ({"filters": True, "kernel_size": 3}, r"filters must be a positive int, received filters=True"),
     ({"filters": 8.0, "kernel_size": 3}, r"filters must be a positive int, received filters=8\.0"),
     ({"filters": 8, "kernel_size": -3},
-     r"Conv2D: kernel_size must be a positive int or a pair of them, received kernel_size=-3\. Example: Conv2D\(8, 3\)"),
+     r"Conv2D: kernel_size must be a positive int or a pair of them, received kernel_size=-3\. "
+     r"Example: Conv2D\(8, 3\)"),
     ({"filters": 8, "kernel_size": (3,)}, r"kernel_size must be .*received kernel_size=\(3,\)"),
     ({"filters": 8, "kernel_size": (3, 0)}, r"kernel_size must be .*received kernel_size=\(3, 0\)"),
     ({"filters": 8, "kernel_size": True}, r"kernel_size must be .*received kernel_size=True"),

@@ -81,7 +81,8 @@ def test_a_misspelled_keyword_names_the_closest_valid_one(typo, suggestion):
 
 def test_an_unknown_keyword_lists_the_valid_ones():
     with pytest.raises(TypeError, match=r"unexpected keyword argument 'class_weight'\. fit takes X, y, X_valid, "
-                                        r"y_valid, epochs, batchsize, shuffle, verbose, callbacks, threads, batch_size, "
+                                        r"y_valid, epochs, batchsize, shuffle, verbose, callbacks, threads, "
+                                        r"batch_size, "
                                         r"validation_data, validation_split\.$"):
         model().fit(X, y, class_weight={0: 1.0})
     with pytest.raises(TypeError, match=r"'class_weight'.*\(Also unknown: sample_weight\.\)"):

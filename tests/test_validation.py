@@ -80,7 +80,8 @@ def test_every_real_hyperparameter_is_kept_as_a_python_float(make, name, owner):
     assert type(kept) is float and kept == 0.5
 
 
-@pytest.mark.parametrize("make, name", [(lambda v: Dense(v), "units"), (lambda v: EarlyStopping(patience=v), "patience")])
+@pytest.mark.parametrize("make, name", [(lambda v: Dense(v), "units"),
+                                        (lambda v: EarlyStopping(patience=v), "patience")])
 def test_integer_hyperparameters_refuse_bools_and_floats_and_keep_python_ints(make, name):
     for value in (True, 3.0):
         with pytest.raises(ValueError, match=rf"{name} must be .*integer.*, received {name}={value!r}\."):

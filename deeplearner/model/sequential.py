@@ -289,7 +289,8 @@ class Sequential:
         with self._inference_threads(len(X), threads) as timer:
             return self._evaluate(X, T, timer)
 
-    def _evaluate(self, X, T, timer=FixedThreads()):
+    def _evaluate(self, X, T, timer=None):
+        timer = FixedThreads() if timer is None else timer
         total_loss, correct = 0.0, 0
         body = self._body
         for rows, chunk in self._chunks(X):
@@ -463,7 +464,8 @@ def _check_layers(layers):
             raise TypeError(f"Sequential: layer {i} is the class {layer.__name__}; pass an instance, "
                             f"e.g. {layer.__name__}(...).")
         if not all(callable(getattr(layer, method, None)) for method in ("forward", "backward", "outputshape")):
-            hint = (f" To use the function {getattr(layer, 'name', layer)!r}, wrap it: Activation({getattr(layer, 'name', '...')!r})."
+            name = getattr(layer, "name", None)
+            hint = (f" To use the function {name or layer!r}, wrap it: Activation({name or '...'!r})."
                     if callable(getattr(layer, "forward", None)) else " Derive it from deeplearner.Layer.")
             raise TypeError(f"Sequential: layer {i} ({layer!r}) is not a layer; a layer needs forward(X, training), "
                             f"backward(dY) and outputshape().{hint}")

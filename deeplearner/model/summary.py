@@ -14,7 +14,8 @@ def summary_text(model):
 
     A row per layer (name, input shape, output shape, parameters), then the totals. Shapes read
     ``(None, n)`` or ``(None, channels, height, width)`` as in Keras: None is the batch size, free
-    until data arrives. Non-trainable parameters are the ones the optimizer never changes (BatchNorm's running statistics).
+    until data arrives. Non-trainable parameters are the ones the optimizer never changes
+    (BatchNorm's running statistics).
     """
     rows, totals = summary_rows(model)
     table = AsciiTable([HEADER] + rows, title=" Model summary ")
