@@ -78,34 +78,40 @@ def test_the_fastest_count_is_chosen(seconds, chosen):
     chooser = chooser_on(machine)
     machine.run(chooser, 30)
     assert chooser.choice == chosen
-    assert machine.log[:4] == [1, 1, 1, 1]                # the probe: one untimed unit, three timed
-    assert set(machine.log[8:]) == {chosen}
+    assert machine.log[:6] == [1] * 6                     # the probe: one untimed unit, five timed
+    assert set(machine.log[12:]) == {chosen}
 
 
 def test_the_first_warm_up_lasts_a_tenth_of_a_second():
     """The first batches of a run are slower (allocations, caches): they must not count for 1 thread."""
     machine = Machine({1: 0.02, 2: 0.05})
-    machine.run(chooser_on(machine), 5)
-    assert machine.log == [1] * 5                          # 0.1 s of warm-up at 0.02 s a unit
+    machine.run(chooser_on(machine), 11)
+    assert machine.log == [1] * 10 + [2]                   # 0.1 s (5 units) of warm-up, then 5 timed
     machine = Machine({1: 1.0, 2: 3.0})
-    machine.run(chooser_on(machine), 5)
-    assert machine.log == [1, 1, 1, 1, 2]                  # one long unit is warm-up enough
+    machine.run(chooser_on(machine), 7)
+    assert machine.log == [1] * 6 + [2]                    # one long unit is warm-up enough
 
 
 def test_a_clearly_slower_count_is_dropped_after_one_timed_unit():
     machine = Machine({1: 1.0, 2: 3.0})
     machine.run(chooser_on(machine), 10)
-    assert machine.log[:7] == [1, 1, 1, 1, 2, 2, 1]      # 2 threads: warm-up, one timed unit, gone
+    assert machine.log[:9] == [1] * 6 + [2, 2, 1]        # 2 threads: warm-up, one timed unit, gone
 
 
-def test_counts_within_five_percent_are_equal_and_the_fewer_threads_win():
-    machine = Machine({1: 1.0, 2: 0.96})
+def test_a_count_whose_warm_up_is_three_times_slower_is_not_timed_at_all():
+    machine = Machine({1: 1.0, 2: 4.0})                    # another process holds the second core
+    machine.run(chooser_on(machine), 9)
+    assert machine.log == [1] * 6 + [2] + [1, 1]
+
+
+def test_counts_within_ten_percent_are_equal_and_the_fewer_threads_win():
+    machine = Machine({1: 1.0, 2: 0.92})
     chooser = chooser_on(machine)
-    machine.run(chooser, 12)
+    machine.run(chooser, 16)
     assert chooser.choice == 1
-    machine = Machine({1: 1.0, 2: 0.94})
+    machine = Machine({1: 1.0, 2: 0.90})
     chooser = chooser_on(machine)
-    machine.run(chooser, 12)
+    machine.run(chooser, 16)
     assert chooser.choice == 2
 
 
@@ -155,7 +161,7 @@ def test_small_units_are_timed_together_in_samples_of_10_ms():
     chooser = chooser_on(machine)
     machine.run(chooser, 200)
     assert chooser.choice == 1
-    assert machine.log[:40] == [1] * 40                    # warm-up and three timed samples of ten
+    assert machine.log[:60] == [1] * 60                    # warm-up and five timed samples of ten
     assert 4 <= machine.log.count(2) <= 5 * 4              # a warm-up sample and one timed (rounding)
 
 
@@ -169,6 +175,16 @@ def test_slow_batches_just_after_a_switch_are_not_taken_for_a_busier_machine():
     machine.run(chooser, 5, scale=2.0)                     # 0.2 s at twice the time: within 0.25 s
     machine.run(chooser, 20)
     assert machine.log[start:] == [1] * 25                 # no probe was started
+
+
+def test_a_batch_one_row_longer_still_counts():
+    """A last single row joins the batch before it: 1001 rows is the same work as 1000."""
+    machine = Machine({1: 1.0, 2: 0.5})
+    chooser = chooser_on(machine)
+    for _ in range(8):
+        machine.run(chooser, 1, rows=1000)
+        machine.run(chooser, 1, rows=1001)
+    assert chooser.choice == 2 and machine.log[:7] == [1] * 6 + [2]     # every unit timed
 
 
 def test_a_shorter_last_unit_is_not_timed():
@@ -240,7 +256,7 @@ def test_what_fit_learned_carries_over_to_the_next_call(monkeypatch):
     for _ in range(6):
         model.fit(X[:20], y[:20], epochs=1, batchsize=10, verbose=0)   # 2 batches per call
     counts = [seen[0] for seen in recorder.seen]
-    assert counts[:4] == [1, 1, 1, 1] and counts[4] != 1 and counts[-4:] == [1, 1, 1, 1]
+    assert counts[:6] == [1] * 6 and counts[6] != 1 and counts[-4:] == [1, 1, 1, 1]
 
 
 @needs_threads
@@ -252,7 +268,7 @@ def test_small_predictions_leave_the_threads_alone_and_large_ones_choose(monkeyp
         assert [seen[0] for seen in recorder.seen] == [MOST] * 7
         recorder.seen.clear()
         model.predict_proba(X)                                     # 10 chunks: the probe starts with 1
-        assert [seen[0] for seen in recorder.seen][:4] == [1, 1, 1, 1]
+        assert [seen[0] for seen in recorder.seen][:6] == [1] * 6
         assert blas_threads_now() == [MOST] * len(blas_threads_now())
 
 

@@ -38,7 +38,8 @@ class Sequential:
         ``input_dim=`` is accepted as another name for it.
     seed : int or None
         Seeds the model's one random generator, ``rng``: weight initialization, Dropout masks and
-        the shuffling in ``fit`` all draw from it, so one seed fixes the whole run.
+        the shuffling in ``fit`` all draw from it, so one seed fixes the whole run (to the last
+        bit with a fixed ``threads`` in ``fit``, to rounding with the automatic choice).
     dtype : np.float64 or np.float32
         Every parameter and activation has this dtype.
 

@@ -16,12 +16,13 @@ one, and nothing told the user. So ``fit`` measures instead:
 Batches are timed in samples: one batch, or as many as last 10 ms (small batches are too short
 to time one by one). A probe runs, for each count, one sample untimed (the first after a switch
 waits for workers to wake, or to stop spinning; the very first lasts 0.1 s, as the first batches
-of a run are slower) and three timed ones, compared by their median; a count whose first timed
-sample is already 1.5 times slower than the best is dropped at once. Probing costs a few
-batches at a slower count, and the time between probes is at least 20 times the probe's own,
-so it takes at most about 1/20 of training, and far less while the load is steady. Counts
-within 5% of each other count as equal, and then the fewer threads win: the same speed for less
-of a shared machine.
+of a run are slower) and five timed ones, compared by their median; a count whose first timed
+sample is already 1.5 times slower than the best, or whose warm-up is 3 times slower, is
+dropped at once. Probing costs a few batches at a slower count, and the time between probes is
+at least 20 times the probe's own, so it takes at most about 1/20 of training, and far less
+while the load is steady. Counts within 10% of each other count as equal (on a shared machine
+timings are that noisy), and then the fewer threads win: about the same speed for less of a
+shared machine.
 
 The count in force when ``fit`` starts (``OMP_NUM_THREADS``, an outer ``threadpool_limits``)
 is the largest candidate, and it is put back when ``fit`` ends, however it ends (an exception,
@@ -41,12 +42,14 @@ from time import perf_counter
 
 from ..validation import check_real
 
-WARMUP, TIMED = 1, 3          # samples per candidate in a probe: untimed, then timed
+WARMUP, TIMED = 1, 5          # samples per candidate in a probe: untimed, then timed
+SLOW_SAMPLES = 3              # this many slow samples in a row: the machine got busier
 MIN_SAMPLE = 0.01             # seconds: a sample gathers units until it lasts this long
 SETTLE = 0.25                 # seconds after a switch before a slow sample means a busier machine
 COLD = 0.1                    # seconds of warm-up when work starts: first batches allocate, caches fill
 SLOWER = 1.5                  # this much slower than the probe measured: the load changed
-TOLERANCE = 1.05              # within 5%: equally fast, and the fewer threads win
+HOPELESS = 3.0                # a warm-up this much slower than a measured count: not worth timing
+TOLERANCE = 1.1               # within 10%: equally fast (timing noise), and the fewer threads win
 FIRST_INTERVAL, MAX_INTERVAL = 1.0, 16.0   # seconds between probes, doubling while nothing changes
 PROBE_SHARE = 20              # the time between probes is at least 20 times the probe's own
 
@@ -70,8 +73,8 @@ class ThreadChooser:
 
     Call ``begin()`` before each unit and ``end(rows)`` after it. Units are timed in samples of
     at least MIN_SAMPLE seconds (one batch of the seed's network; about twenty of 32 rows), as
-    seconds per unit; a unit smaller than the others (a last batch) is left out, as it would look
-    faster or slower for the wrong reason.
+    seconds per unit; a unit more than 10% smaller than the largest (a last batch) is left out, as
+    it would look faster or slower for the wrong reason.
 
     Parameters
     ----------
@@ -112,7 +115,7 @@ class ThreadChooser:
     def end(self, rows):
         now = self.clock()
         self.rows = max(self.rows, rows)
-        if rows < self.rows:
+        if 10 * rows < 9 * self.rows:
             return                                        # a short last batch: not comparable
         if self.sample_units == 0:
             self.sample_started = self.started
@@ -129,9 +132,11 @@ class ThreadChooser:
             self.plan.pop(0)
             if timed:
                 self.times.setdefault(count, []).append(seconds)
-                done = [_median(t) for c, t in self.times.items() if c != count and len(t) == TIMED]
-                if done and seconds > SLOWER * min(done):   # clearly the slower: no need to finish it
-                    self.plan = [entry for entry in self.plan if entry[0] != count]
+            # Clearly slower than a count already measured: no need to finish it. Its warm-up
+            # (slowed by the switch, but never 3 times) decides when it is hopeless.
+            done = [_median(t) for c, t in self.times.items() if c != count and len(t) == TIMED]
+            if done and seconds > (SLOWER if timed else HOPELESS) * min(done):
+                self.plan = [entry for entry in self.plan if entry[0] != count]
             if not self.plan:
                 self._decide(now)
         elif self.choice > self.counts[0] and sample_started - self.switched >= SETTLE:
@@ -139,7 +144,7 @@ class ThreadChooser:
             # a slow sample is the machine's noise, and only the next probe can tell. (And just
             # after a switch from more threads, their workers still spin for ~0.1 s.)
             self.slow = self.slow + 1 if seconds > SLOWER * self.best else 0
-            if self.slow >= TIMED:                       # the machine got busier: look again now
+            if self.slow >= SLOW_SAMPLES:                # the machine got busier: look again now
                 self.next_probe, self.interval = -math.inf, FIRST_INTERVAL
 
     def _new_sample(self):
@@ -167,7 +172,7 @@ class FixedThreads:
 
 
 @contextmanager
-def blas_threads(threads, memory=None, key=None):
+def blas_threads(threads, memory, key):
     """Within the block, BLAS uses ``threads`` threads, or counts chosen by a `ThreadChooser`.
 
     Yields an object with ``begin()`` and ``end(rows)`` to call around each unit of work. With
@@ -192,11 +197,10 @@ def blas_threads(threads, memory=None, key=None):
             yield FixedThreads()           # one thread, or no BLAS that threadpoolctl knows
             return
         counts = candidates(most)
-        chooser = memory.get((key, tuple(counts))) if memory is not None else None
-        if chooser is None:
-            chooser = ThreadChooser(counts)
-            if memory is not None:
-                memory[(key, tuple(counts))] = chooser
+        key = (key, tuple(counts))         # under an outer limit the candidates differ: other work
+        if key not in memory:
+            memory[key] = ThreadChooser(counts)
+        chooser = memory[key]
         chooser.apply, chooser.current = apply, None
         yield chooser
     finally:
