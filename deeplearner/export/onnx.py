@@ -57,12 +57,12 @@ The operators are listed at https://onnx.ai/onnx/operators/.
 
 import json
 import os
-import secrets
 
 import numpy as np
 
 from ..layers import compat
 from ..model import Sequential
+from ..model.saving import write_atomically
 
 OPSET = 17          # ONNX Runtime 1.13 and later
 IR_VERSION = 8      # the IR version that goes with opset 17; a newer one would shut out older runtimes
@@ -133,7 +133,8 @@ def to_onnx(model, path, dtype=None):
         reason = " ".join(str(error).split())   # the checker's message spans several lines
         raise ExportError(f"to_onnx: the graph fails onnx.checker ({reason}). If a layer of your own emitted "
                           f"the node named there, check its onnx_nodes.") from None
-    _write_atomically(path, proto.SerializeToString())
+    data = proto.SerializeToString()
+    write_atomically(path, lambda file: file.write(data), "to_onnx")
     return proto
 
 
@@ -245,20 +246,3 @@ def _check_dtype(dtype):
         raise ValueError(f"to_onnx: dtype must be None (the model's), np.float32 or np.float64, "
                          f"received dtype={dtype!r}.")
     return checked
-
-
-def _write_atomically(path, data):
-    """Write ``data`` to a temporary file next to ``path``, then rename it to ``path``."""
-    directory, name = os.path.split(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"to_onnx: the directory {directory!r} does not exist. "
-                                f"Create it first, e.g. os.makedirs({directory!r}).")
-    temporary = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(temporary, "xb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException:   # Ctrl-C included: never leave the temporary file behind
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
