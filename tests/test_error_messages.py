@@ -173,6 +173,9 @@ def test_a_file_whose_description_is_not_a_model_or_lists_other_arrays_is_refuse
                                                    r"received shape \(2, 2\)"),
     ({"X": np.ones((4, 3)), "y": np.ones((3, 1))}, r"X and y in .* have different lengths: X has 4 rows \(shape "
                                                    r"\(4, 3\)\) but y has 3 labels .*exactly one label"),
+    ({"X": np.ones((4, 3)), "y": np.array([[1.0], [2.5], [3.0], [4.0]])},
+     r"y in .* must hold whole-number labels 1\.\.10, received dtype float64 with values such as "
+     r"\[1\.0, 2\.5, 3\.0, 4\.0\]"),
 ])
 def test_a_mat_file_whose_arrays_do_not_fit_together(tmp_path, contents, message):
     path = tmp_path / "digits.mat"
