@@ -75,7 +75,8 @@ def build(csv_gz):
         raise SystemExit(f"build_digits: expected 5000 rows of 784 pixels 0..255 and a label, 500 of each "
                          f"digit; read shape {table.shape} and counts {counts.tolist()}.")
     A = area_average_matrix(SIDE_IN, SIDE_OUT)                              # (20, 28)
-    small = A @ images @ A.T                                                # (20, 28) @ (n, 28, 28) @ (28, 20) -> (n, 20, 20)
+    # (20, 28) @ (n, 28, 28) @ (28, 20) -> (n, 20, 20)
+    small = A @ images @ A.T
     small = np.clip(np.rint(small), 0, 255).astype(np.uint8)                # means of 0..255 stay in 0..255
     X = small.transpose(0, 2, 1).reshape(len(small), -1)   # (n, 20, 20) -> (n, 400), column by column
     return X, y.astype(np.uint8)

@@ -11,14 +11,19 @@
 Read the source top to bottom: each file holds one idea (dense.py, batchnorm.py, ...).
 """
 
+from . import initializers  # noqa: F401  (deeplearner.initializers.HeNormal after a plain import deeplearner)
 from .callbacks import Callback, EarlyStopping
+from .export import to_onnx   # imports the onnx package only when called
 from .gradcheck import gradcheck
 from .layers import Activation, BatchNorm, Dense, Dropout, Layer, leaky_relu, relu, sigmoid, softmax, tanh
 from .layers import AvgPool2D, Conv2D, Flatten, MaxPool2D
 from .losses import CrossEntropyForSoftMax, Loss, MeanSquaredError
 from .model import Sequential, load_model
+from .model.diagnostics import TrainingWarning
+from .monitor import LayerMonitor
 from .optimizers import SGD, Adam, Optimizer, RMSprop
 from .safety import TrainingDivergedError
+from .schedules import ExponentialDecay, ReduceLROnPlateau, StepDecay
 
 __version__ = "0.1.0"   # written only here: pyproject.toml reads it (setuptools dynamic version)
 
@@ -28,5 +33,6 @@ __all__ = [
     "relu", "leaky_relu", "sigmoid", "tanh", "softmax",
     "Sequential", "Optimizer", "SGD", "Adam", "RMSprop",
     "Loss", "CrossEntropyForSoftMax", "MeanSquaredError", "gradcheck",
-    "Callback", "EarlyStopping", "TrainingDivergedError", "load_model",
+    "Callback", "EarlyStopping", "TrainingDivergedError", "TrainingWarning", "load_model", "to_onnx",
+    "LayerMonitor", "StepDecay", "ExponentialDecay", "ReduceLROnPlateau",
 ]

@@ -1,8 +1,15 @@
 """Callbacks: code ``fit`` runs at fixed points of training, Keras-style.
 
-A callback may define ``on_train_begin(model)``, ``on_epoch_end(model, epoch, logs)`` (epoch
-counted from 1; logs holds that epoch's ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``)
-and ``on_train_end(model)``. Setting ``model.stop_training = True`` ends ``fit`` after the epoch.
+A callback may define ``on_train_begin(model)``, ``on_epoch_begin(model, epoch)``,
+``on_epoch_end(model, epoch, logs)`` (epoch counted from 1; logs holds that epoch's ``loss``,
+``accuracy``, ``val_loss``, ``val_accuracy`` and ``lr``) and ``on_train_end(model)``. Setting
+``model.stop_training = True`` ends ``fit`` after the epoch.
+
+Two more hooks run around every optimizer step, for callbacks that look inside training
+(`deeplearner.monitor.LayerMonitor`): ``on_batch_begin(model, batch)`` before the step and
+``on_batch_end(model, batch, logs)`` after it (batch counted from 1 within the epoch; logs
+holds the batch's ``loss`` and ``size``). `Callback` does not define them, so a callback without
+them costs nothing per batch. Learning-rate schedules are in `deeplearner.schedules`.
 """
 
 import math
@@ -14,6 +21,9 @@ class Callback:
     """Base class with hooks that do nothing."""
 
     def on_train_begin(self, model):
+        pass
+
+    def on_epoch_begin(self, model, epoch):
         pass
 
     def on_epoch_end(self, model, epoch, logs):

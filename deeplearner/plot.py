@@ -7,9 +7,16 @@
     plot_digits(X_valid, y_valid, model.predict(X_valid), path="digits.png")
     plot_confusion_matrix(y_valid, model.predict(X_valid), path="confusion.png")
 
+    # inside the network, from a deeplearner.monitor.LayerMonitor passed to fit:
+    plot_percentiles(monitor, layer=4, path="percentiles.png")     # 15th/50th/85th over training
+    plot_layer_histograms(monitor, path="histograms.png")          # each layer's outputs, first vs last
+    plot_grad_norms({"BN": m1, "plain": m2}, path="grads.png")     # ||dL/dW|| by depth
+
 Each function returns a ``matplotlib.figure.Figure`` and, given ``path``, saves it as a PNG. The
 figures are built without pyplot (no global figure list, no GUI backend), so they work on a
-headless machine and inside tests; in Jupyter, a returned figure displays itself.
+headless machine and inside tests, and a script that saves them never opens a window. In
+Jupyter, a figure that is a cell's result shows inline as a picture, with no ``%matplotlib
+inline`` first (figure.py says how).
 
 matplotlib is an optional dependency (``pip install -e ".[plot]"``): it is imported inside the
 functions, so ``import deeplearner`` works without it.
@@ -25,19 +32,20 @@ WRONG_COLOR = "tab:red"
 
 
 def _new_figure(figsize):
-    """A matplotlib Figure that belongs to no GUI window (rendered by Agg when saved)."""
+    """A `NotebookFigure` (a matplotlib Figure that Jupyter shows inline), in no GUI window."""
     try:
-        from matplotlib.figure import Figure
+        import matplotlib.figure  # noqa: F401 (only the check: figure.py builds on it)
     except ImportError as error:
         raise ImportError("deeplearner.plot needs matplotlib, which is not installed. Install the plot "
                           "extra from the repository root: pip install -e \".[plot]\"") from error
-    return Figure(figsize=figsize, layout="constrained")
+    from .figure import DPI, NotebookFigure   # matplotlib's Figure, shown inline by Jupyter
+    return NotebookFigure(figsize=figsize, layout="constrained", dpi=DPI)
 
 
 def _save(figure, path):
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, dpi=100)
+        figure.savefig(path, dpi=figure.dpi)
     return figure
 
 
@@ -88,6 +96,8 @@ def plot_history(history, path=None, title=None, log_loss=False, log_epochs=Fals
     accuracy_axes.set(ylabel="accuracy", title="Accuracy")
     for axes in (loss_axes, accuracy_axes):
         axes.set(xlabel="epoch", xscale="log" if log_epochs else "linear")
+        if not log_epochs:
+            axes.xaxis.get_major_locator().set_params(integer=True)   # epoch 2, never epoch 2.5
         axes.grid(alpha=0.3)
         if axes.get_legend_handles_labels()[0]:   # a regression model has no accuracy curves
             axes.legend(fontsize="small")
@@ -187,4 +197,170 @@ def plot_confusion_matrix(y_true, y_pred, labels=None, path=None, title=None):
         if counts[i, j]:
             axes.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize="small",
                       color="white" if counts[i, j] > threshold else "black")
+    return _save(figure, path)
+
+
+# ---------------------------------------------------------------- inside the network (LayerMonitor)
+def _runs(monitor, who):
+    """One LayerMonitor, or a dict of them by name -> {name or None: monitor}, each with records."""
+    runs = monitor if isinstance(monitor, dict) else {None: monitor}
+    if not runs:
+        raise ValueError(f"{who}: no monitors given. Pass a LayerMonitor, or a dict of them by name.")
+    for name, run in runs.items():
+        if not hasattr(run, "outputs") or not hasattr(run, "steps"):
+            raise TypeError(f"{who}: expected a LayerMonitor (or a dict of them), received {run!r}.")
+        if len(run.steps) == 0:
+            raise ValueError(f"{who}: the monitor {'' if name is None else repr(name) + ' '}has no records yet. "
+                             f"Pass it to fit: model.fit(..., callbacks=[monitor]).")
+    return runs
+
+
+def _ordinal(q):
+    q = f"{q:g}"
+    suffix = "th" if q.endswith(("11", "12", "13")) else {"1": "st", "2": "nd", "3": "rd"}.get(q[-1], "th")
+    return q + suffix
+
+
+def plot_percentiles(monitor, layer, unit=None, path=None, title=None, axes=None):
+    """The percentiles of one layer's output over training (15th, 50th, 85th by default).
+
+    Parameters
+    ----------
+    monitor : LayerMonitor, or dict of str -> LayerMonitor
+        Several by name (e.g. ``{"without BatchNorm": m1, "with BatchNorm": m2}``) give one panel
+        each, side by side, on the same y axis.
+    layer : str or int
+        The recorded layer, by its key ("4 Dense") or its position (4). Its output is the next
+        layer's input: to follow the input of a sigmoid, pass the layer before it.
+    unit : int, optional
+        Draw one unit's percentiles over the probe (as Ioffe & Szegedy's Figure 1 follows one
+        sigmoid) instead of those over all the layer's outputs.
+    axes : sequence of matplotlib Axes, optional
+        Draw into these (one per monitor), in a figure of your own, instead of a new figure.
+    """
+    runs = _runs(monitor, "plot_percentiles")
+    if axes is None:
+        figure = _new_figure((5 * len(runs), 3.8))
+        axes = figure.subplots(1, len(runs), sharey=True, squeeze=False)[0]
+    else:
+        axes = list(axes)
+        if len(axes) != len(runs):
+            raise ValueError(f"plot_percentiles: received {len(axes)} axes for {len(runs)} monitors; pass one each.")
+        figure = axes[0].figure
+    from matplotlib.ticker import MaxNLocator   # only now: _new_figure has said so if matplotlib is missing
+
+    for panel, (name, run) in zip(axes, runs.items()):
+        key, outputs = run.name_of(layer), run.outputs
+        columns = [f"p{q:g}" if unit is None else f"p{q:g}_per_unit" for q in run.percentiles]
+        lines = [outputs[key][column] if unit is None else outputs[key][column][:, unit] for column in columns]
+        steps = run.steps
+        panel.fill_between(steps, lines[0], lines[-1], color="C0", alpha=0.15, linewidth=0)
+        for q, values in zip(run.percentiles, lines):
+            panel.plot(steps, values, "-" if q == 50 else "--", color="C0", label=f"{_ordinal(q)} percentile")
+        what = f"unit {unit} of layer {key}" if unit is not None else f"layer {key}"
+        panel.set(xlabel="training step", title=what if name is None else f"{name}: {what}")
+        panel.xaxis.set_major_locator(MaxNLocator(5, integer=True))   # step numbers are long: few ticks
+        panel.grid(alpha=0.3)
+    axes[0].set_ylabel("output value (the next layer's input)")
+    axes[0].legend(fontsize="small")
+    if title:
+        figure.suptitle(title)
+    return _save(figure, path)
+
+
+def plot_layer_histograms(monitor, records=(0, -1), layers=None, bins=40, path=None, title=None):
+    """Histograms of each layer's outputs on the probe, at a few records, one panel per layer.
+
+    Parameters
+    ----------
+    monitor : LayerMonitor
+    records : sequence of int
+        Which records to overlay (indices into ``monitor.steps``): by default the first and the
+        last, to show how training moved each distribution.
+    layers : sequence of str or int, optional
+        The layers to draw (keys or positions); all recorded ones by default.
+    bins : int
+
+    Each panel's title gives the fraction of dead (relu) or saturated (sigmoid, tanh) units at
+    the last of ``records``.
+    """
+    runs = _runs(monitor, "plot_layer_histograms")
+    if len(runs) != 1 or None not in runs:
+        raise TypeError("plot_layer_histograms: pass one LayerMonitor (draw several runs one figure each).")
+    steps, outputs = monitor.steps, monitor.outputs
+    records = [r if r >= 0 else len(steps) + r for r in records]
+    if not records or not all(0 <= r < len(steps) for r in records):
+        raise ValueError(f"plot_layer_histograms: records must be indices into the {len(steps)} records "
+                         f"(0 to {len(steps) - 1}, or negative from the end), received {records}.")
+    names = monitor.names if layers is None else [monitor.name_of(layer) for layer in layers]
+    columns = min(len(names), 4)
+    rows = -(-len(names) // columns)
+    figure = _new_figure((3.3 * columns, 2.7 * rows))
+    grid = figure.subplots(rows, columns, squeeze=False).ravel()
+    for panel in grid[len(names):]:
+        panel.set_axis_off()
+    for panel, name in zip(grid, names):
+        values = outputs[name]["values"]                       # (R, sample)
+        chosen = values[records]
+        edges = np.histogram_bin_edges(chosen[np.isfinite(chosen)], bins=bins)
+        for color, r in enumerate(records):
+            panel.hist(values[r], bins=edges, color=f"C{color}", alpha=0.5, label=f"step {steps[r]}")
+        label = name
+        for kind in ("dead", "saturated"):
+            if kind in outputs[name]:
+                label += f"\n{outputs[name][kind][records[-1]]:.0%} {kind} at step {steps[records[-1]]}"
+        panel.set_title(label, fontsize="small")
+        panel.tick_params(labelsize="small")
+        panel.set_xlabel("output value", fontsize="small")
+    grid[0].set_ylabel("count", fontsize="small")
+    grid[0].legend(fontsize="x-small")
+    figure.suptitle(title or f"Layer outputs on the probe batch ({values.shape[1]} values per layer and step)")
+    return _save(figure, path)
+
+
+def plot_grad_norms(monitor, param="W", records=(0, -1), what="grad_norm", path=None, title=None, axes=None):
+    """The size of each layer's gradient (or update) by depth, on a log scale.
+
+    Parameters
+    ----------
+    monitor : LayerMonitor, or dict of str -> LayerMonitor
+        Several by name share the panel, one color each.
+    param : str
+        The parameter to follow in every layer that has it: "W" (Dense, Conv2D), "gamma", ...
+    records : sequence of int
+        Which records to draw (indices into ``monitor.steps``), one line style each.
+
+    The x axis counts the layers that have ``param``, from the input: 1 is the first Dense.
+    what : {"grad_norm", "update_ratio"}
+        ||dL/dW|| per layer, or ||W_after - W_before|| / ||W_before||.
+    axes : matplotlib Axes, optional
+        Draw there instead of in a new figure.
+    """
+    runs = _runs(monitor, "plot_grad_norms")
+    if what not in ("grad_norm", "update_ratio"):
+        raise ValueError(f"plot_grad_norms: what must be 'grad_norm' or 'update_ratio', received what={what!r}.")
+    figure = _new_figure((8, 4.8)) if axes is None else axes.figure
+    panel = figure.subplots() if axes is None else axes
+    for color, (name, run) in enumerate(runs.items()):
+        table = run.grad_norms if what == "grad_norm" else run.update_ratios
+        keys = [key for key in run.names if param in table.get(key, {})]
+        if not keys:
+            raise ValueError(f"plot_grad_norms: no recorded layer has a parameter {param!r}; the parameters are "
+                             f"{sorted({p for columns in table.values() for p in columns})}.")
+        # Depth counts the layers that have the parameter, so runs with and without BatchNorm
+        # (whose Dense layers sit at different positions) line up.
+        depths = np.arange(1, len(keys) + 1)
+        steps = run.steps
+        chosen = [r if r >= 0 else len(steps) + r for r in records]
+        styles = [(":", "--", "-.")[k % 3] for k in range(len(chosen) - 1)] + ["-"]   # the latest solid
+        for style, r in zip(styles, chosen):
+            values = [table[key][param][r] for key in keys]
+            label = f"step {steps[r]}" if name is None else f"{name}, step {steps[r]}"
+            panel.plot(depths, values, style, marker="o", color=f"C{color}", label=label)
+        panel.set_xticks(depths)
+    ylabel = f"||dL/d{param}||" if what == "grad_norm" else f"||update of {param}|| / ||{param}||"
+    panel.set(xlabel=f"depth: the n-th layer with a {param} (input side on the left)", ylabel=ylabel, yscale="log",
+              title=title or ("Gradient norm by depth" if what == "grad_norm" else "Update ratio by depth"))
+    panel.grid(alpha=0.3, which="both")
+    panel.legend(fontsize="small")
     return _save(figure, path)

@@ -82,7 +82,8 @@ def learn_classes(y, n_out, name="y"):
     if y.dtype.kind in "iu" and y.min() >= 0 and y.max() < n_out:
         return np.arange(n_out)
     if y.dtype.kind == "f":
-        raise ValueError(f"{name} holds non-integer numbers such as {y[y != np.round(y)][0].item()!r}, but a classifier "
+        example = y[y != np.round(y)][0].item()
+        raise ValueError(f"{name} holds non-integer numbers such as {example!r}, but a classifier "
                          f"needs class labels. Pass integer or string labels, or use MeanSquaredError "
                          f"with targets of shape (n_samples, {n_out}) for regression.")
     classes = np.unique(y)
@@ -108,7 +109,8 @@ def one_hot(y, classes, dtype, n_columns=None, name="y"):
     unknown = classes[index] != y
     if unknown.any():
         raise ValueError(f"{name} contains labels the model was not trained on: {_preview(np.unique(y[unknown]))}. "
-                         f"The model knows {_preview(classes)} (its classes_, fixed by the first fit or train_on_batch); "
+                         f"The model knows {_preview(classes)} (its classes_, fixed by the first fit or "
+                         f"train_on_batch); "
                          f"build a new model to train on a different set of labels.")
     T = np.zeros((len(y), n_columns or len(classes)), dtype=dtype)
     T[np.arange(len(y)), index] = 1

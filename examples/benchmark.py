@@ -302,6 +302,7 @@ def parse_args(argv):
     parser.add_argument("--no-torch", action="store_true", help="do not import PyTorch even if installed")
     parser.add_argument("--no-sweeps", action="store_true", help="skip the rows and width sweeps")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory measurements")
+    parser.add_argument("--no-cnn", action="store_true", help="skip the CNN workload (benchmark_cnn.py)")
     parser.add_argument("--threads", action="store_true",
                         help="also the BLAS-threads study, idle and busy (benchmark_threads.py)")
     parser.add_argument("--json", metavar="PATH", help="also write the results to PATH as JSON")
@@ -419,6 +420,10 @@ def main(argv=None):
               f"grew by {extra:.0f} MB, of which {predicting['predict_output_mb']:.0f} MB is predict_proba's "
               f"output (one layer's activations for every row at once would be "
               f"{predicting['one_layer_of_activations_mb']:.0f} MB)")
+
+    if not args.no_cnn:                # the images issue's CNN against PyTorch, with a layer breakdown
+        import benchmark_cnn
+        results.update(benchmark_cnn.run(quick, args.rounds, torch, settle))
 
     if args.threads:                   # fixed counts against fit's automatic choice, idle and busy
         import benchmark_threads

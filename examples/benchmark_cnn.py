@@ -128,14 +128,17 @@ def breakdown(X, y, X_valid, y_valid, batchsize, epochs):
     model = deeplearner_cnn()
     model.fit(X, y, X_valid, y_valid, epochs=1, batchsize=batchsize, verbose=0)    # warm up
     spent = defaultdict(float)
+
+    def timed(call, key):
+        def run(*args, **kwargs):
+            start = time.perf_counter()
+            result = call(*args, **kwargs)
+            spent[key] += time.perf_counter() - start
+            return result
+        return run
     for i, layer in enumerate(model.layers):
-        for method in ("forward", "backward"):
-            def timed(*args, _call=getattr(layer, method), _key=(i, layer.name, method), **kwargs):
-                start = time.perf_counter()
-                result = _call(*args, **kwargs)
-                spent[_key] += time.perf_counter() - start
-                return result
-            setattr(layer, method, timed)                # an instance attribute: only this model's layer
+        for method in ("forward", "backward"):       # an instance attribute: only this model's layer
+            setattr(layer, method, timed(getattr(layer, method), (i, layer.name, method)))
     start = time.perf_counter()
     model.fit(X, y, X_valid, y_valid, epochs=epochs, batchsize=batchsize, verbose=0)
     total = (time.perf_counter() - start) / epochs

@@ -1,4 +1,4 @@
-"""A small CNN with per-channel BatchNorm on the 20x20 digits, against the seed's MLP and the same CNN without BatchNorm.
+"""A small CNN with per-channel BatchNorm on the 20x20 digits, beside the seed's MLP and the CNN without BatchNorm.
 
     python examples/cnn_handwritten.py                       # data/handwritten.mat, or the bundled digits
     python examples/cnn_handwritten.py --plot docs/cnn_curves.png

@@ -71,6 +71,15 @@ def test_a_quick_run_without_pytorch_reports_real_figures_and_writes_them_as_jso
     assert memory["training_over_baseline"] == pytest.approx(memory["training"]["peak_mb"]
                                                              / memory["numpy_and_data"]["peak_mb"])
     assert 0.5 < memory["predict_evaluate"]["accuracy"] <= 1.0
+    for batchsize in (100, 32):                                # the CNN workload and its layer breakdown
+        cnn = results[f"cnn_batch_{batchsize}"]
+        assert set(cnn["times"]) == {"deeplearner fit float32"} and "ratio" not in cnn
+        assert positive_finite(cnn["times"]["deeplearner fit float32"]["median_ms"])
+        layers = cnn["breakdown_ms"]["layers"]
+        assert [row["layer"].split()[1] for row in layers][:4] == ["Conv2D", "BatchNorm", "relu", "MaxPool2D"]
+        assert all(row["forward"] >= 0 and row["backward"] >= 0 for row in layers)
+        assert sum(row["forward"] + row["backward"] for row in layers) + cnn["breakdown_ms"]["rest"] == \
+            pytest.approx(cnn["breakdown_ms"]["epoch_with_timers"])
     for target in results["targets"]:
         assert target["met"] == (target["value"] <= target["limit"])
     assert [t["what"] for t in results["targets"]] == ["float32, batch 1000, vs textbook GEMMs",

@@ -241,7 +241,8 @@ def test_get_config_rebuilds_the_layer(config):
     ({"filters": True, "kernel_size": 3}, r"filters must be a positive int, received filters=True"),
     ({"filters": 8.0, "kernel_size": 3}, r"filters must be a positive int, received filters=8\.0"),
     ({"filters": 8, "kernel_size": -3},
-     r"Conv2D: kernel_size must be a positive int or a pair of them, received kernel_size=-3\. Example: Conv2D\(8, 3\)"),
+     r"Conv2D: kernel_size must be a positive int or a pair of them, received kernel_size=-3\. "
+     r"Example: Conv2D\(8, 3\)"),
     ({"filters": 8, "kernel_size": (3,)}, r"kernel_size must be .*received kernel_size=\(3,\)"),
     ({"filters": 8, "kernel_size": (3, 0)}, r"kernel_size must be .*received kernel_size=\(3, 0\)"),
     ({"filters": 8, "kernel_size": True}, r"kernel_size must be .*received kernel_size=True"),
@@ -254,7 +255,7 @@ def test_get_config_rebuilds_the_layer(config):
     ({"filters": 8, "kernel_size": 3, "padding": "full"}, r"padding must be .*received padding='full'"),
     ({"filters": 8, "kernel_size": 3, "padding": False}, r"padding must be .*received padding=False"),
     ({"filters": 8, "kernel_size": 3, "padding": 1.5}, r"padding must be .*received padding=1\.5"),
-    ({"filters": 8, "kernel_size": 3, "init": "zeros"}, r"Conv2D: unknown init='zeros'\. Use one of"),
+    ({"filters": 8, "kernel_size": 3, "init": "xavier"}, r"Conv2D: unknown init='xavier'\. Use one of"),
 ])
 def test_constructor_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):

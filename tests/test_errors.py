@@ -173,6 +173,8 @@ def test_unknown_labels_in_validation_data_name_y_valid():
 @pytest.mark.parametrize("argument", ["epochs", "batchsize"])
 @pytest.mark.parametrize("value", [0, -3, 2.5, "10", None])
 def test_non_positive_epochs_or_batchsize(argument, value):
+    if argument == "batchsize" and value is None:
+        pytest.skip("batchsize=None means the default, 32, as batch_size=None does in Keras")
     with pytest.raises(ValueError, match=rf"fit: {argument} must be a positive integer, received "
                                          rf"{argument}={value!r}"):
         new_model().fit(X, y, verbose=0, **{argument: value})
@@ -295,7 +297,13 @@ BAD_INPUTS = {
     "evaluate before fit": lambda m: new_model().evaluate(X, y),
     "epochs=0": lambda m: m.fit(X, y, epochs=0, verbose=0),
     "batchsize=0": lambda m: m.fit(X, y, batchsize=0, verbose=0),
-    "batchsize=None": lambda m: m.fit(X, y, batchsize=None, verbose=0),
+    "batch_size=0": lambda m: m.fit(X, y, batch_size=0, verbose=0),
+    "batchsize and batch_size": lambda m: m.fit(X, y, batchsize=4, batch_size=4, verbose=0),
+    "unknown keyword": lambda m: m.fit(X, y, epoch=3, verbose=0),
+    "validation_data of three": lambda m: m.fit(X, y, validation_data=(X, y, y), verbose=0),
+    "validation_data twice": lambda m: m.fit(X, y, X, y, validation_data=(X, y), verbose=0),
+    "validation_split=1.5": lambda m: m.fit(X, y, validation_split=1.5, verbose=0),
+    "validation_split leaving nothing": lambda m: m.fit(X[:3], y[:3], validation_split=0.9, verbose=0),
     "batchsize=1 with BatchNorm": lambda m: new_model().fit(X, y, batchsize=1, verbose=0),
     "one sample with BatchNorm": lambda m: new_model().fit(X[:1], y[:1], verbose=0),
     "one sample train_on_batch": lambda m: new_model().train_on_batch(X[:1], y[:1]),

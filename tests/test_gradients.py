@@ -19,7 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from helpers import SelfTrainingScale, built
 
-from deeplearner import (SGD, Activation, BatchNorm, CrossEntropyForSoftMax, Dense, Dropout, MeanSquaredError, Sequential, gradcheck)
+from deeplearner import (SGD, Activation, BatchNorm, CrossEntropyForSoftMax, Dense, Dropout, MeanSquaredError,
+                         Sequential, gradcheck)
 
 TOLERANCE = 1e-6
 FEW = settings(max_examples=25, deadline=None)      # modest: the whole suite must stay fast

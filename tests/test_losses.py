@@ -76,7 +76,7 @@ def test_mean_squared_error_by_hand():
 
 
 # ---------------------------------------------------------------- both: means over the batch
-@pytest.mark.parametrize("loss", [CrossEntropyForSoftMax(), MeanSquaredError()], ids=lambda l: l.name)
+@pytest.mark.parametrize("loss", [CrossEntropyForSoftMax(), MeanSquaredError()], ids=lambda loss: loss.name)
 def test_losses_are_means_over_the_batch(loss):
     """Stacking the batch twice leaves the loss unchanged and halves each row's gradient."""
     rng = np.random.default_rng(4)

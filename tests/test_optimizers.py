@@ -190,7 +190,8 @@ def test_a_copy_has_the_same_hyperparameters_and_fresh_state():
 
 # ---------------------------------------------------------------- errors
 @pytest.mark.parametrize("make, message", [
-    (lambda: SGD(learning_rate=-0.1), r"SGD: learning_rate must be a number in \[0, inf\), received learning_rate=-0\.1"),
+    (lambda: SGD(learning_rate=-0.1),
+     r"SGD: learning_rate must be a number in \[0, inf\), received learning_rate=-0\.1"),
     (lambda: SGD(learning_rate=float("nan")), r"received learning_rate=nan"),
     (lambda: SGD(learning_rate="0.1"), r"received learning_rate='0\.1'"),
     (lambda: SGD(momentum=1.0), r"SGD: momentum must be a number in \[0, 1\), received momentum=1\.0"),

@@ -25,6 +25,10 @@ class ReLU:
         """X, Y, dY : ndarrays of one shape (batch, ...) -> dX : ndarray of that shape."""
         return dY * (X > 0)
 
+    def onnx_nodes(self, builder, X):
+        """ONNX export (see deeplearner/export/onnx.py)."""
+        return builder.node("Relu", [X])
+
     __call__ = forward
 
 
@@ -44,6 +48,15 @@ class LeakyReLU:
     def backward(self, X, Y, dY):
         """X, Y, dY : ndarrays of one shape (batch, ...) -> dX : ndarray of that shape."""
         return np.where(X > 0, dY, self.alpha * dY)
+
+    def onnx_nodes(self, builder, X):
+        """ONNX export: max(X, alpha X), which is X if X > 0 else alpha X for alpha in [0, 1).
+
+        Not ONNX's LeakyRelu, whose alpha attribute is a float32 whatever the model's dtype: here
+        alpha is a constant in the file's dtype (see deeplearner/export/onnx.py).
+        """
+        alpha_X = builder.node("Mul", [X, builder.constant("alpha", self.alpha)])
+        return builder.node("Max", [X, alpha_X])
 
     __call__ = forward
 
@@ -68,6 +81,10 @@ class Sigmoid:
         """X, Y, dY : ndarrays of one shape (batch, ...) -> dX : ndarray of that shape."""
         return dY * Y * (1 - Y)
 
+    def onnx_nodes(self, builder, X):
+        """ONNX export (see deeplearner/export/onnx.py)."""
+        return builder.node("Sigmoid", [X])
+
     __call__ = forward
 
 
@@ -83,6 +100,10 @@ class Tanh:
     def backward(self, X, Y, dY):
         """X, Y, dY : ndarrays of one shape (batch, ...) -> dX : ndarray of that shape."""
         return dY * (1 - Y * Y)
+
+    def onnx_nodes(self, builder, X):
+        """ONNX export (see deeplearner/export/onnx.py)."""
+        return builder.node("Tanh", [X])
 
     __call__ = forward
 
@@ -114,6 +135,10 @@ class Softmax:
         """X, Y, dY : ndarrays of shape (batch, n) -> dX : ndarray of shape (batch, n)."""
         row_sum = np.sum(dY * Y, axis=1, keepdims=True)   # (batch, 1): sum_k dY[i, k] Y[i, k]
         return Y * (dY - row_sum)                        # (batch, n) - (batch, 1), broadcast
+
+    def onnx_nodes(self, builder, X):
+        """ONNX export (see deeplearner/export/onnx.py): softmax along axis 1, as forward."""
+        return builder.node("Softmax", [X], axis=1)
 
     __call__ = forward
 
@@ -183,3 +208,7 @@ class Activation(Layer):
             raise RuntimeError(f"Activation({self.name!r}).backward needs a forward(X, training=True) first: "
                                f"a forward in inference mode (training=False) keeps no X and Y to differentiate.")
         return np.asarray(self.fn.backward(self.X, self.Y, dY), dtype=self.X.dtype)   # as in forward
+
+    def onnx_nodes(self, builder, X):
+        """ONNX export (see deeplearner/export/onnx.py): the function's own onnx_nodes adds the node."""
+        return builder.emit(self.fn, X)

@@ -29,6 +29,7 @@ calls ``layer.setup(optimizer, loss)``, and such a layer may update its own para
 ``super().__init__()``, so nothing here may rely on attributes set in ``__init__``.
 """
 
+import inspect
 import numbers
 
 import numpy as np
@@ -80,6 +81,28 @@ class Layer:
     def name(self):
         """The name shown by ``Sequential.summary``."""
         return type(self).__name__
+
+    def __repr__(self):
+        """The call that makes this layer: ``Dense(100)``, ``Dropout(0.2)``, ``BatchNorm(momentum=0.99)``.
+
+        Read from ``get_config``: the arguments the constructor requires by position, then by name
+        only those that differ from what the constructor would choose by itself.
+        """
+        cls = type(self)
+        try:
+            config = self.get_config()
+            parameters = inspect.signature(cls.__init__).parameters
+            required = [key for key in config if key in parameters
+                        and parameters[key].default is inspect.Parameter.empty]
+            defaults = cls(**{key: config[key] for key in required}).get_config()
+            named = [key for key, value in config.items() if key not in required and defaults.get(key) != value]
+            if cls(**{key: config[key] for key in required + named}).get_config() != config:
+                named = [key for key in config if key not in required]   # defaults that depend on others
+        except Exception:   # a repr must not fail: e.g. an Activation holding a function of your own
+            return f"<{cls.__name__} {self.name!r}>"
+        shown = [repr(_as_tuples(config[key])) for key in required]
+        shown += [f"{key}={_as_tuples(config[key])!r}" for key in named]
+        return f"{cls.__name__}({', '.join(shown)})"
 
     def build(self, input_shape, rng, dtype):
         """Create the layer's weights for inputs whose samples have shape ``input_shape``.
@@ -155,6 +178,11 @@ def as_layer_shape(shape):
     """The form a layer receives in ``build``: an int for a flat sample, else a tuple."""
     shape = as_tuple(shape)
     return shape[0] if len(shape) == 1 else shape
+
+
+def _as_tuples(value):
+    """[3, 3] -> (3, 3), recursively: configs hold lists (for JSON), constructors read tuples."""
+    return tuple(_as_tuples(item) for item in value) if isinstance(value, list) else value
 
 
 def _arrays(layer, attribute):

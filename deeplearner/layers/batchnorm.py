@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 
 from ..validation import check_real
-from .base import Layer, ShapeError, column_sums
+from .base import Layer, ShapeError, as_tuple, column_sums
 
 
 class BatchNorm(Layer):
@@ -174,6 +174,19 @@ class BatchNorm(Layer):
         dX += dY3 * (M * scale)[:, None]
         dX -= (scale * dbeta)[:, None]                                     # (C, 1) broadcast
         return dX.reshape(dY.shape)
+
+    def onnx_nodes(self, builder, X):
+        """ONNX export (see deeplearner/export/onnx.py): the inference forward, Y = X * scale + shift.
+
+        scale and shift are computed as forward(X, training=False) computes them, and become
+        constants of shape (C,) for rows (batch, C), or (C, 1, 1) for images (batch, C, H, W), so
+        they broadcast over height and width. ONNX's BatchNormalization would hold eps as float32.
+        """
+        scale = self.params["gamma"] / np.sqrt(self.running_var + self.eps)    # (C,)
+        shift = self.params["beta"] - self.running_mean * scale                # (C,)
+        per_channel = (-1,) + (1,) * (len(as_tuple(self.inputshape)) - 1)      # (-1,) or (-1, 1, 1)
+        Y = builder.node("Mul", [X, builder.constant("scale", scale.reshape(per_channel))])
+        return builder.node("Add", [Y, builder.constant("shift", shift.reshape(per_channel))])
 
 
 def channel_sums(A, out=None):

@@ -5,8 +5,8 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .. import initializers
 from .base import Layer
-from .dense import INITIALIZERS
 from .windows import check_fits, image_shape, offset_slice, output_size, pair, same_padding
 
 
@@ -27,10 +27,12 @@ class Conv2D(Layer):
         meaning); "valid": none; "same": TensorFlow's rule, h_out = ceil(h / sh) and
         w_out = ceil(w / sw), the padding split evenly with an odd pixel at the bottom or right
         (stride 1 and an odd kernel: (k - 1) / 2 on every side; see ``windows.same_padding``).
-    init : {"he_normal", "glorot_uniform"}
-        How W is drawn, with fan_in = C kh kw and fan_out = F kh kw; b starts at zero.
-        he_normal (He et al. 2015, suited to relu): W ~ N(0, 2 / fan_in).
-        glorot_uniform: W ~ U(-r, r), r = sqrt(6 / (fan_in + fan_out)).
+    init : str or Initializer
+        How W is drawn, with fan_in = C kh kw and fan_out = F kh kw; b starts at zero. A name
+        or an object from ``deeplearner.initializers``, as for Dense:
+        "he_normal" (the default; He et al. 2015, suited to relu): W ~ N(0, 2 / fan_in);
+        "glorot_uniform": W ~ U(-r, r), r = sqrt(6 / (fan_in + fan_out)); "he_uniform",
+        "glorot_normal", "normal" or ``Normal(std)``, "zeros".
 
     Attributes
     ----------
@@ -93,19 +95,18 @@ class Conv2D(Layer):
         if isinstance(filters, bool) or not isinstance(filters, numbers.Integral) or filters < 1:
             raise ValueError(f"Conv2D: filters must be a positive int, received filters={filters!r}. "
                              f"Example: Conv2D(8, 3) has 8 filters of 3x3.")
-        if init not in INITIALIZERS:
-            raise ValueError(f"Conv2D: unknown init={init!r}. Use one of {INITIALIZERS}.")
         self.filters = int(filters)
         self.kernel_size = pair(kernel_size, "kernel_size", "Conv2D", "Conv2D(8, 3) or Conv2D(8, (3, 5))")
         self.stride = pair(stride, "stride", "Conv2D", "Conv2D(8, 3, stride=2)")
         self.padding = _checked_padding(padding)
-        self.init = init
+        self.init = initializers.get(init, "Conv2D")   # an Initializer, e.g. HeNormal()
         self.cols = None   # im2col of the last training forward's input, for dW in backward
 
     def get_config(self):
         padding = self.padding if isinstance(self.padding, str) else list(self.padding)
         return {"filters": self.filters, "kernel_size": list(self.kernel_size),
-                "stride": list(self.stride), "padding": padding, "init": self.init}
+                "stride": list(self.stride), "padding": padding,
+                "init": initializers.serialize(self.init, "Conv2D")}
 
     def build(self, input_shape, rng, dtype):
         super().build(input_shape, rng, dtype)
@@ -121,13 +122,9 @@ class Conv2D(Layer):
         check_fits((kh, kw), (hp, wp), "Conv2D", "kernel", "padded input" if any(self.pads) else "input",
                    'use a smaller kernel_size, or more padding (padding="same" always fits)')
         self.out_hw = (output_size(hp, kh, sh), output_size(wp, kw, sw))
-        fan_in, fan_out = C * kh * kw, F * kh * kw
-        if self.init == "glorot_uniform":
-            limit = np.sqrt(6.0 / (fan_in + fan_out))
-            W = rng.uniform(-limit, limit, size=(F, C, kh, kw))
-        else:
-            W = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=(F, C, kh, kw))
-        self.params = {"W": W.astype(dtype), "b": np.zeros(F, dtype=dtype)}
+        # fan_in = C kh kw, fan_out = F kh kw: initializers.fans reads them from W's shape.
+        self.params = {"W": self.init((F, C, kh, kw), rng, dtype),         # drawn from the model's rng
+                       "b": initializers.Zeros()((F,), rng, dtype)}        # draws nothing
         self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
 
     def outputshape(self):
@@ -199,6 +196,17 @@ class Conv2D(Layer):
         Xp = np.zeros((n, C, h + top + bottom, w + left + right), dtype=X.dtype)
         Xp[:, :, top:top + h, left:left + w] = X      # np.pad does the same, several times slower here
         return Xp
+
+    def onnx_nodes(self, builder, X):
+        """ONNX export (see deeplearner/export/onnx.py): Conv(X, W, b), W in ONNX's (F, C, kh, kw) layout.
+
+        ONNX orders pads as [top, left, bottom, right]; "same" is exported as the numbers build
+        worked out. ONNX Runtime's CPU provider runs Conv in float32 only (the builder says so).
+        """
+        top, bottom, left, right = self.pads
+        W, b = builder.constant("W", self.params["W"]), builder.constant("b", self.params["b"])
+        return builder.node("Conv", [X, W, b], kernel_shape=list(self.kernel_size), strides=list(self.stride),
+                            pads=[top, left, bottom, right])
 
 
 def _checked_padding(padding):

@@ -4,10 +4,9 @@ import numbers
 
 import numpy as np
 
+from .. import initializers
 from ..validation import check_real
 from .base import Layer, ShapeError, column_sums
-
-INITIALIZERS = ("glorot_uniform", "he_normal")
 
 
 class Dense(Layer):
@@ -17,11 +16,16 @@ class Dense(Layer):
     ----------
     units : int
         Number of outputs (n_out).
-    init : {"glorot_uniform", "he_normal"}
-        How ``W`` is drawn; ``b`` starts at zero.
+    init : str or Initializer
+        How ``W`` is drawn; ``b`` starts at zero. A name, or an object from
+        ``deeplearner.initializers`` (where the formulas are derived):
 
-        - glorot_uniform (Keras's default): W ~ U(-r, r), r = sqrt(6 / (n_in + n_out)).
-        - he_normal (He et al. 2015, suited to relu): W ~ N(0, 2 / n_in).
+        - "glorot_uniform" (the default, as in Keras): W ~ U(-r, r), r = sqrt(6 / (n_in + n_out));
+        - "glorot_normal": W ~ N(0, 2 / (n_in + n_out));
+        - "he_normal" (He et al. 2015, suited to relu): W ~ N(0, 2 / n_in);
+        - "he_uniform": W ~ U(-r, r), r = sqrt(6 / n_in);
+        - "normal", or ``Normal(std=0.01)`` for a scale of your choice: W ~ N(0, std^2);
+        - "zeros".
 
     Notes
     -----
@@ -42,13 +46,12 @@ class Dense(Layer):
     def __init__(self, units, init="glorot_uniform"):
         super().__init__()
         self.units = check_real("Dense", "units", units, 1, integer=True, hint=" Example: Dense(100).")
-        if init not in INITIALIZERS:
-            raise ValueError(f"Dense: unknown init={init!r}. Use one of {INITIALIZERS}.")
-        self.init = init
+        self.init = initializers.get(init, "Dense")   # an Initializer, e.g. GlorotUniform()
         self.X = None   # the input of the last training forward, for dW in backward
 
     def get_config(self):
-        return {"units": self.units, "init": self.init}
+        # A name ("he_normal"), or {"class": "Normal", "config": {"std": 0.01}}: JSON, for save.
+        return {"units": self.units, "init": initializers.serialize(self.init, "Dense")}
 
     def build(self, input_shape, rng, dtype):
         if not isinstance(input_shape, numbers.Integral):
@@ -56,12 +59,8 @@ class Dense(Layer):
                              f"sample (images?). Add Flatten() before it.")
         super().build(input_shape, rng, dtype)
         n_in, n_out = input_shape, self.units
-        if self.init == "glorot_uniform":
-            limit = np.sqrt(6.0 / (n_in + n_out))
-            W = rng.uniform(-limit, limit, size=(n_in, n_out))
-        else:
-            W = rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
-        self.params = {"W": W.astype(dtype), "b": np.zeros(n_out, dtype=dtype)}
+        self.params = {"W": self.init((n_in, n_out), rng, dtype),            # drawn from the model's rng
+                       "b": initializers.Zeros()((n_out,), rng, dtype)}      # draws nothing
         # Gradients live in preallocated arrays that backward overwrites (out=...),
         # so a training step allocates nothing for them.
         self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
@@ -92,3 +91,8 @@ class Dense(Layer):
             # units: a third of the whole step's arithmetic).
             return None
         return dY @ self.params["W"].T                 # (batch, n_out) @ (n_out, n_in) -> (batch, n_in)
+
+    def onnx_nodes(self, builder, X):
+        """ONNX export (see deeplearner/export/onnx.py): Y = Gemm(X, W, b) = X W + b, shapes as in forward."""
+        W, b = builder.constant("W", self.params["W"]), builder.constant("b", self.params["b"])
+        return builder.node("Gemm", [X, W, b])

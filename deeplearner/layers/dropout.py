@@ -48,3 +48,7 @@ class Dropout(Layer):
     def backward(self, dY):
         """dY : ndarray of shape (batch, ...) -> dX : ndarray of dY's shape."""
         return dY if self.mask is None else dY * self.mask
+
+    def onnx_nodes(self, builder, X):
+        """ONNX export (see deeplearner/export/onnx.py): at inference Dropout is the identity."""
+        return builder.node("Identity", [X])

@@ -34,3 +34,7 @@ class Flatten(Layer):
     def backward(self, dY):
         """dY : ndarray of shape (batch, C*h*w) -> dX : ndarray of shape (batch, C, h, w)."""
         return dY.reshape(len(dY), *as_tuple(self.inputshape))  # (batch, C*h*w) -> (batch, C, h, w)
+
+    def onnx_nodes(self, builder, X):
+        """ONNX export (see deeplearner/export/onnx.py): Flatten(axis=1) unrolls in the same C order."""
+        return builder.node("Flatten", [X], axis=1)

@@ -125,6 +125,10 @@ class MaxPool2D(_Pool2D):
             self._add_at(dX, p, q, dY * self.first[k])          # (batch, C, h_out, w_out)
         return dX
 
+    def onnx_nodes(self, builder, X):
+        """ONNX export (see deeplearner/export/onnx.py): MaxPool without padding, in floor mode as forward."""
+        return builder.node("MaxPool", [X], kernel_shape=list(self.pool_size), strides=list(self.stride))
+
 
 class AvgPool2D(_Pool2D):
     """Average each window.
@@ -167,3 +171,11 @@ class AvgPool2D(_Pool2D):
         for p, q in offsets:
             self._add_at(dX, p, q, share)
         return dX
+
+    def onnx_nodes(self, builder, X):
+        """ONNX export (see deeplearner/export/onnx.py): AveragePool without padding, in floor mode as forward.
+
+        Every window lies inside the image, so count_include_pad does not matter. ONNX Runtime's
+        CPU provider runs AveragePool in float32 only (the builder says so).
+        """
+        return builder.node("AveragePool", [X], kernel_shape=list(self.pool_size), strides=list(self.stride))

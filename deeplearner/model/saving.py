@@ -110,7 +110,7 @@ def save_model(model, path):
     except TypeError as error:   # a get_config() or the optimizer state returned something JSON cannot hold
         raise ValueError(f"save_model: the model's description cannot be written as JSON ({error}). "
                          f"get_config() must return plain numbers, strings, lists and dicts.") from None
-    _write_atomically(path, arrays)
+    write_atomically(path, lambda file: np.savez(file, allow_pickle=False, **arrays), "save_model")
 
 
 def load_model(path, custom_objects=None):
@@ -279,16 +279,20 @@ def _read(path):
     return header, arrays
 
 
-def _write_atomically(path, arrays):
-    """np.savez into a temporary file next to ``path``, then rename it to ``path``."""
+def write_atomically(path, write, who):
+    """Call ``write(file)`` on a temporary file next to ``path``, then rename it to ``path``.
+
+    ``save_model`` and ``to_onnx`` both write this way: a crash or Ctrl-C while writing leaves
+    the old file or the new one, never half a file, and never the temporary one.
+    """
     directory, name = os.path.split(os.path.abspath(path))
     if not os.path.isdir(directory):
-        raise FileNotFoundError(f"save_model: the directory {directory!r} does not exist. "
+        raise FileNotFoundError(f"{who}: the directory {directory!r} does not exist. "
                                 f"Create it first, e.g. os.makedirs({directory!r}).")
     temporary = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
     try:
         with open(temporary, "xb") as file:   # "x": never overwrite a file that is already there
-            np.savez(file, allow_pickle=False, **arrays)
+            write(file)
             file.flush()
             os.fsync(file.fileno())             # the bytes are on disk before the name points at them
         os.replace(temporary, path)             # atomic: readers see the old file or the new one

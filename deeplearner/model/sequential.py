@@ -1,6 +1,10 @@
 """Sequential: a stack of layers trained by one optimizer on one loss."""
 
 import contextlib
+import difflib
+import html
+import math
+import numbers
 
 import numpy as np
 
@@ -9,8 +13,9 @@ from ..layers.activations import Activation, Softmax
 from ..layers.base import ShapeError, as_layer_shape, as_tuple
 from ..targets import encode
 from ..validation import check_input_shape, check_positive_int, check_X, check_y
+from . import guards
 from .saving import save_model
-from .summary import summary_text
+from .summary import count_params, summary_html, summary_text
 from .threads import FixedThreads, blas_threads, check_threads
 from .training import train
 
@@ -80,6 +85,7 @@ class Sequential:
         self.classes_ = None
         self.history_ = None
         self._thread_choosers = {}   # what fit and predict learned about BLAS threads (threads.py)
+        self._layers_checked = False   # set by the first training step, see guards.py
         self._build()
 
     @property
@@ -145,7 +151,17 @@ class Sequential:
         return params, grads
 
     def _train_step(self, X, T):
-        """Forward, loss, backward, optimizer step. Returns (loss, output of the body)."""
+        """Forward, loss, backward, optimizer step. Returns (loss, output of the body).
+
+        The model's first step also checks what each layer returns (guards.py), so a layer of
+        your own that returns the wrong shape is named at once; later steps skip the check.
+        """
+        if not self._layers_checked:
+            return guards.checked_step(self, self._step, X, T)
+        return self._step(X, T)
+
+    def _step(self, X, T):
+        """The step itself, unchecked."""
         output = self._forward(X, True, self._body)
         loss = self.loss.forward(output, T)
         if not np.isfinite(loss):
@@ -274,7 +290,8 @@ class Sequential:
         with self._inference_threads(len(X), threads) as timer:
             return self._evaluate(X, T, timer)
 
-    def _evaluate(self, X, T, timer=FixedThreads()):
+    def _evaluate(self, X, T, timer=None):
+        timer = FixedThreads() if timer is None else timer
         total_loss, correct = 0.0, 0
         body = self._body
         for rows, chunk in self._chunks(X):
@@ -293,8 +310,9 @@ class Sequential:
         return int(np.count_nonzero(np.argmax(labeled, axis=1) == np.argmax(T, axis=1)))
 
     # ---------------------------------------------------------------- the training loop
-    def fit(self, X, y, X_valid=None, y_valid=None, epochs=1, batchsize=32, shuffle=True, verbose=1,
-            callbacks=None, threads=None):
+    def fit(self, X, y, X_valid=None, y_valid=None, epochs=1, batchsize=None, shuffle=True, verbose=1,
+            callbacks=None, threads=None, *, batch_size=None, validation_data=None, validation_split=None,
+            **unknown):
         """Train for ``epochs`` passes over (X, y) and return the history.
 
         Parameters
@@ -304,10 +322,11 @@ class Sequential:
         y : labels of shape (n,) or (n, 1) (integers, strings or booleans), one-hot rows of shape
             (n, n_out), or regression targets of shape (n, n_out).
         X_valid, y_valid : optional validation data, evaluated after every epoch in inference mode.
-        epochs, batchsize : positive integers.
-            When n is not a multiple of batchsize the last batch is smaller; a last batch of a
-            single sample is merged into the one before (BatchNorm needs two samples), so every
-            sample is used once per epoch.
+            Keras's spelling ``validation_data=(X_valid, y_valid)`` works too.
+        epochs, batchsize : positive integers; batchsize is 32 unless given.
+            Keras's spelling ``batch_size=`` works too. When n is not a multiple of batchsize the
+            last batch is smaller; a last batch of a single sample is merged into the one before
+            (BatchNorm needs two samples), so every sample is used once per epoch.
         shuffle : bool
             Reshuffle the rows every epoch with the model's generator.
         verbose : 0, 1 or 2
@@ -322,10 +341,16 @@ class Sequential:
             a fixed count also makes reruns of one seed bit-identical (OpenBLAS's results
             differ in the last bits between counts). Either way the process's thread
             settings are restored when fit returns or raises. See ``deeplearner/model/threads.py``.
+        validation_split : float in (0, 1), optional
+            Keep the last fraction of the rows of (X, y) for validation instead of passing
+            validation data, as Keras does: the rows are split as given, before any shuffling, so
+            ``validation_split=0.2`` on 5000 rows trains on the first 4000 (``floor(n (1 - split))``)
+            and validates on the last 1000. Shuffle first if the rows are sorted, e.g. by label.
+            0, Keras's default, means no split.
 
         Returns
         -------
-        history : dict of str -> list of float
+        history : History, a dict of str -> list of float
             ``loss`` and ``accuracy`` per epoch, the means over that epoch's batches in training
             mode (as Keras reports them, at no extra cost); with validation data, ``val_loss`` and
             ``val_accuracy`` measured after the epoch. Also kept as ``history_``.
@@ -337,6 +362,14 @@ class Sequential:
             first rolled back to the weights that produced the last finite loss, so it still
             predicts finite numbers, and the optimizer's state (momentum) is reset; ``history_``
             keeps the finished epochs.
+        TypeError
+            For a keyword fit does not know; the message names the closest one it does.
+
+        Warns
+        -----
+        TrainingWarning
+            When the run went nowhere: accuracy near chance, a loss that grew by orders of
+            magnitude, or unscaled input (diagnostics.py); the message names the likely cause.
 
         Notes
         -----
@@ -345,17 +378,32 @@ class Sequential:
         loop itself is in training.py. Choosing threads costs a few batches at a slower count
         when fit starts and at most about 1/20 of the time after that.
         """
+        if unknown:
+            raise TypeError(_unknown_keywords_message(unknown))
+        batchsize, batchsize_name = _one_spelling("batchsize", batchsize, "batch_size", batch_size, default=32)
+        if validation_data is not None:
+            if X_valid is not None or y_valid is not None:
+                raise ValueError("fit: validation data was passed twice, as X_valid/y_valid and as validation_data. "
+                                 "Pass it once: fit(X, y, X_valid, y_valid) or fit(X, y, validation_data=(X_valid, "
+                                 "y_valid)).")
+            X_valid, y_valid = _unpack_validation_data(validation_data)
+        if validation_split is not None and validation_split != 0:   # 0: no split, Keras's default
+            validation_split = _check_split(validation_split, X_valid is not None)
+        else:
+            validation_split = None
         epochs = check_positive_int(epochs, "epochs", example=10)
         threads = check_threads(threads, "fit")
-        batchsize = check_positive_int(batchsize, "batchsize", example=32)
+        batchsize = check_positive_int(batchsize, batchsize_name, example=32)
         if verbose not in (0, 1, 2):
             raise ValueError(f"fit: verbose must be 0, 1 or 2, received verbose={verbose!r}.")
         if (X_valid is None) != (y_valid is None):
             raise ValueError("fit: pass both X_valid and y_valid, or neither.")
         callbacks = _check_callbacks(callbacks)
         X, T, classes = self._check_data(X, y, learn=True)
-        self._check_batchnorm_batches(len(X), batchsize)
         validation = None
+        if validation_split is not None:
+            X, T, validation = _split_off_last(X, T, validation_split)
+        self._check_batchnorm_batches(len(X), batchsize)
         if X_valid is not None:
             X_valid, T_valid, _ = self._check_data(X_valid, y_valid, X_name="X_valid", y_name="y_valid",
                                                    classes=classes)
@@ -367,6 +415,17 @@ class Sequential:
     def summary(self, print_fn=print):
         """Print a table of the layers with their shapes and parameter counts."""
         print_fn(summary_text(self))
+
+    def __repr__(self):
+        """``Sequential(9 layers, 46,300 parameters, input (400,), output (10,))``."""
+        total, complete = count_params(self)
+        counted = f"{total:,}" if complete else f"{total:,}+"   # +: seed-style weights not counted
+        return (f"Sequential({len(self.layers)} layers, {counted} parameters, input {self.input_shape}, "
+                f"output ({self.n_outputs},))")
+
+    def _repr_html_(self):
+        """What Jupyter shows for a model that is a cell's result: the line above, then the summary table."""
+        return f"<p><code>{html.escape(repr(self))}</code></p>" + summary_html(self)
 
     def get_weights(self):
         """Return a list (one dict per layer) of copies of every parameter and buffer."""
@@ -406,7 +465,8 @@ def _check_layers(layers):
             raise TypeError(f"Sequential: layer {i} is the class {layer.__name__}; pass an instance, "
                             f"e.g. {layer.__name__}(...).")
         if not all(callable(getattr(layer, method, None)) for method in ("forward", "backward", "outputshape")):
-            hint = (f" To use the function {getattr(layer, 'name', layer)!r}, wrap it: Activation({getattr(layer, 'name', '...')!r})."
+            name = getattr(layer, "name", None)
+            hint = (f" To use the function {name or layer!r}, wrap it: Activation({name or '...'!r})."
                     if callable(getattr(layer, "forward", None)) else " Derive it from deeplearner.Layer.")
             raise TypeError(f"Sequential: layer {i} ({layer!r}) is not a layer; a layer needs forward(X, training), "
                             f"backward(dY) and outputshape().{hint}")
@@ -423,7 +483,8 @@ def _check_layers(layers):
 
 
 def _check_callbacks(callbacks):
-    hooks = ("on_train_begin", "on_epoch_end", "on_train_end")
+    hooks = ("on_train_begin", "on_epoch_begin", "on_epoch_end", "on_batch_begin", "on_batch_end",
+             "on_train_end")
     if callbacks is None:
         return []
     if not isinstance(callbacks, (list, tuple)):
@@ -434,3 +495,62 @@ def _check_callbacks(callbacks):
             raise TypeError(f"fit: {callback!r} is not a callback instance: a callback defines at least one of "
                             f"{', '.join(hooks)}. Derive it from deeplearner.Callback.")
     return list(callbacks)
+
+
+# ---------------------------------------------------------------- fit's keywords, Keras's spellings too
+FIT_KEYWORDS = ("X", "y", "X_valid", "y_valid", "epochs", "batchsize", "shuffle", "verbose", "callbacks",
+                "threads", "batch_size", "validation_data", "validation_split")
+
+
+def _unknown_keywords_message(unknown):
+    """The TypeError's message: the first unknown keyword, the closest valid one (difflib), all valid ones."""
+    name = sorted(unknown)[0]
+    by_lower_case = {keyword.lower(): keyword for keyword in FIT_KEYWORDS}   # x_valid means X_valid
+    close = difflib.get_close_matches(name.lower(), by_lower_case, n=1, cutoff=0.6)
+    hint = f" Did you mean {by_lower_case[close[0]]}=?" if close else ""
+    return (f"fit() got an unexpected keyword argument {name!r}.{hint} fit takes {', '.join(FIT_KEYWORDS)}."
+            + (f" (Also unknown: {', '.join(sorted(unknown)[1:])}.)" if len(unknown) > 1 else ""))
+
+
+def _one_spelling(name, value, keras_name, keras_value, default):
+    """``(value, the name it came by)`` for an argument with two spellings (``batchsize``, ``batch_size``).
+
+    ``(default, name)`` when neither is given; both at once is an error.
+    """
+    if value is not None and keras_value is not None:
+        raise ValueError(f"fit: {name}={value!r} and {keras_name}={keras_value!r} are two spellings of the same "
+                         f"argument. Pass only one of them.")
+    if keras_value is not None:
+        return keras_value, keras_name
+    return (default if value is None else value), name
+
+
+def _unpack_validation_data(validation_data):
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+        received = (f"a {type(validation_data).__name__} of length {len(validation_data)}"
+                    if isinstance(validation_data, (tuple, list)) else type(validation_data).__name__)
+        raise ValueError(f"fit: validation_data must be a pair (X_valid, y_valid), received {received}. Pass "
+                         f"validation_data=(X_valid, y_valid) (sample weights are not supported).")
+    return validation_data
+
+
+def _check_split(split, has_validation_data):
+    if has_validation_data:
+        raise ValueError(f"fit: validation_split={split!r} and validation data were both passed. Use one: "
+                         f"the validation data, or validation_split to hold out the last rows of X and y.")
+    if isinstance(split, bool) or not isinstance(split, numbers.Real) or not 0 < split < 1:
+        raise ValueError(f"fit: validation_split must be a fraction between 0 and 1 (exclusive), received "
+                         f"validation_split={split!r}. Example: validation_split=0.2 keeps the last 20% of "
+                         f"the rows for validation.")
+    return float(split)
+
+
+def _split_off_last(X, T, split):
+    """(X, T) -> (X_train, T_train, (X_valid, T_valid)): the last rows validate, as in Keras."""
+    n = len(X)
+    n_train = math.floor(n * (1.0 - split))   # Keras's rule: the training part is rounded down
+    if n_train == 0 or n_train == n:
+        raise ValueError(f"fit: validation_split={split} of {n} samples leaves {n_train} to train on and "
+                         f"{n - n_train} to validate on; both need at least one. Pass more samples or "
+                         f"another validation_split.")
+    return X[:n_train], T[:n_train], (X[n_train:], T[n_train:])   # views: no copy

@@ -1,8 +1,12 @@
-"""`Sequential.summary()`: the model as a terminaltables table, Keras-style."""
+"""`Sequential.summary()`: the model as a table, Keras-style: terminaltables text, or HTML for Jupyter."""
+
+import html
 
 from terminaltables import AsciiTable
 
 from ..layers import compat
+
+HEADER = ["Layer", "Input shape", "Output shape", "Params"]
 
 
 def summary_text(model):
@@ -10,9 +14,31 @@ def summary_text(model):
 
     A row per layer (name, input shape, output shape, parameters), then the totals. Shapes read
     ``(None, n)`` or ``(None, channels, height, width)`` as in Keras: None is the batch size, free
-    until data arrives. Non-trainable parameters are the ones the optimizer never changes (BatchNorm's running statistics).
+    until data arrives. Non-trainable parameters are the ones the optimizer never changes
+    (BatchNorm's running statistics).
     """
-    rows = [["Layer", "Input shape", "Output shape", "Params"]]
+    rows, totals = summary_rows(model)
+    table = AsciiTable([HEADER] + rows, title=" Model summary ")
+    table.justify_columns = {3: "right"}
+    return "\n".join([table.table] + totals)
+
+
+def summary_html(model):
+    """The same summary as an HTML table, which Jupyter shows for a model that is a cell's result."""
+    rows, totals = summary_rows(model)
+    table = "".join([_html_row(HEADER, "th")] + [_html_row(row, "td") for row in rows])
+    return f"<table>{table}</table><p>{'<br>'.join(html.escape(line) for line in totals)}</p>"
+
+
+def _html_row(row, tag):
+    align = ["left", "left", "left", "right"]   # the parameter counts line up on the right
+    return "<tr>" + "".join(f'<{tag} style="text-align: {side}">{html.escape(text)}</{tag}>'
+                            for side, text in zip(align, row)) + "</tr>"
+
+
+def summary_rows(model):
+    """``(rows, totals)``: a row of four strings per layer, and the lines of totals under the table."""
+    rows = []
     trainable = non_trainable = 0
     uncounted = False
     for layer, shape_in, shape_out in zip(model.layers, model.input_shapes, model.output_shapes):
@@ -25,17 +51,23 @@ def summary_text(model):
             non_trainable += counts[1]
             shown = f"{sum(counts):,}"
         rows.append([compat.layer_name(layer), _shown(shape_in), _shown(shape_out), shown])
-    table = AsciiTable(rows, title=" Model summary ")
-    table.justify_columns = {3: "right"}
-    lines = [table.table,
-             f"Loss: {type(model.loss).__name__}    Optimizer: {type(model.optimizer).__name__}    "
-             f"dtype: {model.dtype.name}",
-             f"Total params: {trainable + non_trainable:,}",
-             f"Trainable params: {trainable:,}",
-             f"Non-trainable params: {non_trainable:,}"]
+    totals = [f"Loss: {type(model.loss).__name__}    Optimizer: {type(model.optimizer).__name__}    "
+              f"dtype: {model.dtype.name}",
+              f"Total params: {trainable + non_trainable:,}",
+              f"Trainable params: {trainable:,}",
+              f"Non-trainable params: {non_trainable:,}"]
     if uncounted:
-        lines.append("?: a layer that keeps its weights outside self.params (seed-notebook style) is not counted.")
-    return "\n".join(lines)
+        totals.append("?: a layer that keeps its weights outside self.params (seed-notebook style) is not counted.")
+    return rows, totals
+
+
+def count_params(model):
+    """``(total, complete)``: the parameters (trainable or not) of every layer that shows them.
+
+    ``complete`` is False when a seed-style layer keeps weights where they cannot be counted.
+    """
+    counts = [_count(layer) for layer in model.layers]
+    return sum(sum(c) for c in counts if c is not None), all(c is not None for c in counts)
 
 
 def _count(layer):

@@ -3,8 +3,12 @@
 ``fit`` checks its arguments and data at the boundary, then hands them to `train`, which runs:
 
     for each epoch:
+        tell the callbacks (a learning-rate schedule sets the rate here), note the rate
         for each batch:  save the weights -> forward, loss, backward, optimizer step
         record the epoch's metrics, evaluate on the validation data, tell the callbacks
+
+Callbacks that define ``on_batch_begin`` or ``on_batch_end`` (a `LayerMonitor`) are called
+around every step; the others cost nothing per batch, as the lists of batch hooks are made once.
 
 The saved weights are what make a divergence recoverable (see `safety.py`); the first Ctrl-C
 is only noted, and honoured between two steps, never in the middle of one.
@@ -16,6 +20,22 @@ import numpy as np
 
 from ..progress import ProgressReporter
 from ..safety import DivergenceGuard, TrainingDivergedError, deferred_interrupt
+from .diagnostics import check_run
+
+
+class History(dict):
+    """What ``fit`` returns: a dict of per-epoch lists, ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``.
+
+    A real dict (``history["loss"]``, ``json.dump``, pickling all work as for any dict); only its
+    repr is short, with the last epoch's values: ``History(300 epochs, last: loss=0.0021, ...)``.
+    """
+
+    def __repr__(self):
+        last = ", ".join(f"{key}={values[-1]:{'.3f' if 'accuracy' in key else '.4g'}}"
+                         for key, values in self.items()
+                         if values and not np.isnan(values[-1]))   # regression has no accuracy
+        epochs = len(self.get("loss", []))
+        return f"History({epochs} epoch{'' if epochs == 1 else 's'}{', last: ' + last if last else ''})"
 
 
 def batches(rng, n, batchsize, shuffle):
@@ -38,20 +58,24 @@ def train(model, X, T, validation, epochs, batchsize, shuffle, verbose, callback
 
     ``threads`` times each batch and sets the BLAS thread count between them (see threads.py).
     """
-    history = {"loss": [], "accuracy": []}
+    history = History(loss=[], accuracy=[])
     if validation is not None:
         history.update(val_loss=[], val_accuracy=[])
+    history["lr"] = []   # the learning rate each epoch ran with (a schedule changes it between epochs)
     model.history_ = history
     model.stop_training = False
     guard = DivergenceGuard(model.layers)
     reporter = ProgressReporter(epochs, verbose)
     _call(callbacks, "on_train_begin", model)
+    batch_hooks = BatchHooks(callbacks)
     interrupted = False
     try:
         with deferred_interrupt() as interrupt:
             for epoch in range(1, epochs + 1):
+                _call(callbacks, "on_epoch_begin", model, epoch)
+                rate = getattr(model.optimizer, "learning_rate", float("nan"))
                 metrics = None if interrupt.requested else run_epoch(model, X, T, batchsize, shuffle,
-                                                                     guard, interrupt, epoch, threads)
+                                                                     guard, interrupt, epoch, threads, batch_hooks)
                 if metrics is None:       # Ctrl-C: a partial epoch is not recorded, its numbers would mislead
                     interrupted = True
                     break
@@ -64,6 +88,7 @@ def train(model, X, T, validation, epochs, batchsize, shuffle, verbose, callback
                     val_loss, val_accuracy = model._evaluate(*validation)
                     history["val_loss"].append(val_loss)
                     history["val_accuracy"].append(val_accuracy)
+                history["lr"].append(float(rate))
                 logs = {key: values[-1] for key, values in history.items()}
                 reporter.epoch_end(epoch, logs)
                 _call(callbacks, "on_epoch_end", model, epoch, logs)
@@ -83,10 +108,11 @@ def train(model, X, T, validation, epochs, batchsize, shuffle, verbose, callback
         message = callback.describe() if callable(getattr(callback, "describe", None)) else None
         if message and verbose:
             print(message)
+    check_run(model, X, T, history, batchsize)   # warns if the run went nowhere (diagnostics.py)
     return history
 
 
-def run_epoch(model, X, T, batchsize, shuffle, guard, interrupt, epoch, threads):
+def run_epoch(model, X, T, batchsize, shuffle, guard, interrupt, epoch, threads, hooks):
     """One pass over (X, T): returns (mean loss, accuracy) over its batches, or None if Ctrl-C cut it short."""
     total_loss, correct, seen = 0.0, 0, 0
     if shuffle:
@@ -100,6 +126,8 @@ def run_epoch(model, X, T, batchsize, shuffle, guard, interrupt, epoch, threads)
         if interrupt.requested:
             return None
         guard.capture()
+        if hooks.begin:
+            hooks.call_begin(model, number)
         if shuffle:
             # X[rows] into the buffer; mode="clip" skips a bounds check that would copy
             # through a temporary (rows is a permutation, always in range).
@@ -113,11 +141,36 @@ def run_epoch(model, X, T, batchsize, shuffle, guard, interrupt, epoch, threads)
         if not np.isfinite(loss):
             _diverged(model, guard, f"at epoch {epoch}, batch {number} the loss became {loss}")
         guard.commit()
+        if hooks.end:
+            hooks.call_end(model, number, {"loss": float(loss), "size": len(T_batch)})
         total_loss += loss * len(T_batch)
         correct += model._n_correct(output, T_batch)
         seen += len(T_batch)
     accuracy = correct / seen if model.classes_ is not None else float("nan")
     return total_loss / seen, accuracy
+
+
+class BatchHooks:
+    """The ``on_batch_begin`` and ``on_batch_end`` methods of the callbacks that define them.
+
+    Found once per ``fit``: with none, a batch costs two false ``if``s and nothing else.
+    ``batch`` counts the epoch's batches from 1; ``on_batch_end`` runs after the optimizer's
+    step, with logs ``{"loss": the batch's loss before the step, "size": its number of samples}``.
+    """
+
+    def __init__(self, callbacks):
+        self.begin = [method for method in (getattr(c, "on_batch_begin", None) for c in callbacks)
+                      if callable(method)]
+        self.end = [method for method in (getattr(c, "on_batch_end", None) for c in callbacks)
+                    if callable(method)]
+
+    def call_begin(self, model, batch):
+        for method in self.begin:
+            method(model, batch)
+
+    def call_end(self, model, batch, logs):
+        for method in self.end:
+            method(model, batch, logs)
 
 
 def _diverged(model, guard, what):

@@ -1,0 +1,98 @@
+"""A model's first training step checks what every layer returns, and names the layer that breaks the contract.
+
+A layer of your own that returns the wrong thing would otherwise fail later, inside the *next*
+layer: a backward returning dX of the wrong shape surfaces as a NumPy matmul error in dense.py,
+one returning None as ``dtype('O')``, and neither names the layer or the problem. So the first
+step checks, layer by layer, right where each result is made:
+
+- ``forward(X, training)`` must return an ndarray of shape (batch, *outputshape()), in the
+  model's dtype: that is what the next layer was built to take;
+- ``backward(dY)`` must return dX, an ndarray of the shape and dtype of the layer's input (only
+  the first layer may return None: nothing reads the gradient for the data), and a layer with
+  ``params`` must fill ``grads`` with an array of the same shape for each of them.
+
+How: for that one step, each layer's ``forward`` and ``backward`` are wrapped by functions that
+check the result (set as attributes of the layer object), and the wrappers are removed again
+afterwards. Every later step runs the layers exactly as before: the check costs nothing after
+the first batch. It runs again only if that first step never reached backward (a NaN loss).
+"""
+
+import numpy as np
+
+from ..layers import compat
+from ..layers.base import ShapeError
+
+
+def checked_step(model, step, X, T):
+    """Run ``step(X, T)``, one training step of ``model``, with every layer's results checked."""
+    wrapped = []   # (layer, method name, the instance attribute it had or None)
+    try:
+        for position, layer in enumerate(model._body):
+            for name, check in (("forward", _check_forward), ("backward", _check_backward)):
+                wrapped.append((layer, name, vars(layer).get(name)))
+                setattr(layer, name, _checking(getattr(layer, name), check, model, position, layer))
+        loss, output = step(X, T)
+    finally:
+        for layer, name, own in reversed(wrapped):
+            if own is None:
+                delattr(layer, name)        # the class's method shows through again
+            else:
+                setattr(layer, name, own)
+    model._layers_checked = bool(np.isfinite(loss))   # a NaN loss skipped backward: check next time
+    return loss, output
+
+
+def _checking(method, check, model, position, layer):
+    """``method`` (a layer's forward or backward), followed by ``check`` of what it returned."""
+    def checked(A, *args, **kwargs):
+        result = method(A, *args, **kwargs)
+        check(model, position, layer, A, result)
+        return result
+    return checked
+
+
+def _check_forward(model, position, layer, X, Y):
+    """X : (batch, *input_shape) went in; Y must be (batch, *outputshape()), the model's dtype."""
+    expected = (len(X), *model.output_shapes[position])
+    where = f"Layer {position} ({compat.layer_name(layer)}).forward"
+    _check_array(Y, where, "Y (its output)", expected, model.dtype, "return Y")
+    if Y.shape != expected:
+        raise ShapeError(f"{where} returned Y of shape {Y.shape}, but it declared outputshape() = "
+                         f"{layer.outputshape()!r}, so the layers after it expect shape {expected}. Make forward "
+                         f"return that shape, or outputshape() return what forward gives.")
+
+
+def _check_backward(model, position, layer, dY, dX):
+    """dY : (batch, *outputshape()) went in; dX must have the shape and dtype of the layer's input."""
+    name = compat.layer_name(layer)
+    where = f"Layer {position} ({name}).backward"
+    expected = (len(dY), *model.input_shapes[position])
+    if not (dX is None and position == 0):   # the first layer's dX would be the data's gradient: unread
+        _check_array(dX, where, "dX (the gradient of the loss for its input)", expected, model.dtype,
+                     "return dX")
+        if dX.shape != expected:
+            raise ShapeError(f"{where} returned dX of shape {dX.shape}, but its input X had shape {expected}: "
+                             f"dX holds dL/dX, one value for each value of X. Check the transposes and sums in "
+                             f"{name}.backward.")
+    grads = compat.grads_of(layer)
+    for key, param in compat.params_of(layer).items():
+        grad = grads.get(key)
+        if not isinstance(grad, np.ndarray) or grad.shape != param.shape:
+            got = "nothing" if grad is None else (f"shape {grad.shape}" if isinstance(grad, np.ndarray)
+                                                  else f"a {type(grad).__name__}")
+            raise ShapeError(f"{where} left {got} in self.grads[{key!r}], but self.params[{key!r}] has shape "
+                             f"{param.shape}: backward must fill self.grads[{key!r}] with dL/d{key}, an array of "
+                             f"the same shape, which the optimizer then applies.")
+
+
+def _check_array(value, where, what, expected, dtype, statement):
+    """Refuse None, non-arrays and a wrong dtype, saying what was expected instead."""
+    if value is None:
+        raise TypeError(f"{where} returned None; it must return {what} as an ndarray of shape {expected}. "
+                        f"Add `{statement}` at its end.")
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"{where} returned a {type(value).__name__}, not a NumPy array; it must return {what} "
+                        f"as an ndarray of shape {expected}. Convert it, e.g. `return np.asarray(...)`.")
+    if value.dtype != dtype:
+        raise TypeError(f"{where} returned an array of dtype {value.dtype}, but the model computes in {dtype}. "
+                        f"Make new arrays in the input's dtype (np.zeros_like(X), or .astype(X.dtype)).")
