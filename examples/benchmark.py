@@ -107,10 +107,19 @@ def deeplearner_contestant(dtype, X, y, X_valid, y_valid, batchsize, hidden=HIDD
 
 def torch_contestant(torch, dtype, X, y, X_valid, y_valid, batchsize, hidden=HIDDEN):
     net, optimizer = torch_model(torch, deeplearner_model(dtype, hidden))
+    X_valid = None if X_valid is None else X_valid.astype(dtype)
+    return torch_trainer(torch, net, optimizer, X.astype(dtype), y, X_valid, y_valid, batchsize)
+
+
+def torch_trainer(torch, net, optimizer, X, y, X_valid, y_valid, batchsize):
+    """run(epochs) for a PyTorch ``net``: fit's loop in eager mode, shuffled every epoch, as fit records it.
+
+    benchmark_cnn.py runs its CNN through this too.
+    """
     loss_fn = torch.nn.CrossEntropyLoss()
-    X, y = torch.from_numpy(X.astype(dtype)), torch.from_numpy(y)
+    X, y = torch.from_numpy(X), torch.from_numpy(y)
     if X_valid is not None:
-        X_valid, y_valid = torch.from_numpy(X_valid.astype(dtype)), torch.from_numpy(y_valid)
+        X_valid, y_valid = torch.from_numpy(X_valid), torch.from_numpy(y_valid)
     generator = torch.Generator().manual_seed(0)
 
     def run(epochs):

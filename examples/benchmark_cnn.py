@@ -29,7 +29,8 @@ from collections import defaultdict
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchmark import SETTLE_SECONDS, load_torch, make_data, measure, print_times, ratio, warn_if_busy  # noqa: E402
+from benchmark import (SETTLE_SECONDS, load_torch, make_data, measure, print_times, ratio,  # noqa: E402
+                       torch_trainer, warn_if_busy)
 
 IMAGE = (1, 20, 20)
 TARGETS = {100: 1.25, 32: 1.0}   # the limits: deeplearner / PyTorch, ms per epoch
@@ -94,33 +95,7 @@ def deeplearner_contestant(X, y, X_valid, y_valid, batchsize):
 
 def torch_contestant(torch, X, y, X_valid, y_valid, batchsize):
     net, optimizer = torch_cnn(torch, deeplearner_cnn())
-    loss_fn = torch.nn.CrossEntropyLoss()
-    X, y = torch.from_numpy(X), torch.from_numpy(y)
-    X_valid, y_valid = torch.from_numpy(X_valid), torch.from_numpy(y_valid)
-    generator = torch.Generator().manual_seed(0)
-
-    def run(epochs):
-        for _ in range(epochs):
-            net.train()
-            order = torch.randperm(len(X), generator=generator)
-            total_loss, correct = 0.0, 0
-            for start in range(0, len(X), batchsize):
-                rows = order[start:start + batchsize]
-                X_batch, y_batch = X[rows], y[rows]
-                optimizer.zero_grad()
-                output = net(X_batch)
-                loss = loss_fn(output, y_batch)
-                loss.backward()
-                optimizer.step()
-                total_loss += loss.item() * len(rows)                      # as fit's history
-                correct += int((output.argmax(dim=1) == y_batch).sum())
-            net.eval()
-            with torch.no_grad():
-                output = net(X_valid)
-                loss_fn(output, y_valid).item()
-                accuracy = int((output.argmax(dim=1) == y_valid).sum()) / len(y_valid)
-        return accuracy
-    return run
+    return torch_trainer(torch, net, optimizer, X, y, X_valid, y_valid, batchsize)
 
 
 def breakdown(X, y, X_valid, y_valid, batchsize, epochs):
