@@ -109,12 +109,12 @@ def test_a_count_whose_warm_up_is_three_times_slower_is_not_timed_at_all():
     assert machine.log == [1] * 6 + [2] + [1, 1]
 
 
-def test_counts_within_ten_percent_are_equal_and_the_fewer_threads_win():
-    machine = Machine({1: 1.0, 2: 0.92})
+def test_counts_within_five_percent_are_equal_and_the_fewer_threads_win():
+    machine = Machine({1: 1.0, 2: 0.96})
     chooser = chooser_on(machine)
     machine.run(chooser, 16)
     assert chooser.choice == 1
-    machine = Machine({1: 1.0, 2: 0.90})
+    machine = Machine({1: 1.0, 2: 0.94})
     chooser = chooser_on(machine)
     machine.run(chooser, 16)
     assert chooser.choice == 2

@@ -20,9 +20,10 @@ of a run are slower) and five timed ones, compared by their median; a count whos
 sample is already 1.5 times slower than the best, or whose warm-up is 3 times slower, is
 dropped at once. Probing costs a few batches at a slower count, and the time between probes is
 at least 20 times the probe's own, so it takes at most about 1/20 of training, and far less
-while the load is steady. Counts within 10% of each other count as equal (on a shared machine
-timings are that noisy), and then the fewer threads win: about the same speed for less of a
-shared machine.
+while the load is steady. Counts within 5% of each other count as equal, and then the fewer
+threads win: about the same speed for less of a shared machine. (The margin is a trade: samples
+taken side by side in one probe agree to a few percent, so a wider one mostly gives away speed;
+at 10% the seed's network settled on one thread in probes where two were 7-9% faster.)
 
 The count in force when ``fit`` starts (``OMP_NUM_THREADS``, an outer ``threadpool_limits``)
 is the largest candidate, and it is put back when ``fit`` ends, however it ends (an exception,
@@ -50,7 +51,7 @@ SETTLE = 0.25                 # seconds after a switch before a slow sample mean
 COLD = 0.1                    # seconds of warm-up when work starts: first batches allocate, caches fill
 SLOWER = 1.5                  # this much slower than the probe measured: the load changed
 HOPELESS = 3.0                # a warm-up this much slower than a measured count: not worth timing
-TOLERANCE = 1.1               # within 10%: equally fast (timing noise), and the fewer threads win
+TOLERANCE = 1.05              # within 5%: equally fast (timing noise), and the fewer threads win
 FIRST_INTERVAL, MAX_INTERVAL = 1.0, 16.0   # seconds between probes, doubling while nothing changes
 PROBE_SHARE = 20              # the time between probes is at least 20 times the probe's own
 
