@@ -7,7 +7,7 @@
 For each workload, fit runs with threads=1, with threads=<the machine's default> and with the
 automatic choice (threads=None), on a quiet machine and with one competing busy process (a
 ``python -c "while True: pass"`` that this script starts and stops). Every timed block is a
-fresh model's whole ``fit`` (50 epochs of the seed's network, 3 of the CNN: a few seconds each),
+fresh model's whole ``fit`` (50 epochs of the seed's network, 6 of the CNN: a few seconds each),
 so the automatic runs pay for their probing from the start; in a longer fit that cost shrinks
 to nothing. The settings alternate in a rotating order, and the figures are medians over
 rounds, in ms per epoch.
@@ -49,7 +49,7 @@ def cnn_workload(quick):
     n_rows, n_valid = (200, 100) if quick else (4000, 1000)
     X, y = image_data(n_rows + n_valid)
     data = (X[:n_rows], y[:n_rows], X[n_rows:], y[n_rows:])
-    return deeplearner_cnn, data, {"batchsize": 100}, 1 if quick else 3
+    return deeplearner_cnn, data, {"batchsize": 100}, 1 if quick else 6
 
 
 WORKLOADS = {"seed network, float64, batch 1000": seed_workload, "CNN, float32, batch 100": cnn_workload}
@@ -115,6 +115,7 @@ def study(workload, rounds, quick=False, settle=SETTLE_SECONDS, conditions=("idl
             "median_ms": medians, "best_fixed": best, "automatic_over_best": medians["automatic"] / medians[best],
             "target": TARGETS[condition], "met": medians["automatic"] / medians[best] <= TARGETS[condition],
             "automatic_ended_on": chosen[condition],
+            "fits_ms": {name: [1000 * t for t in times[condition, name]] for name in settings},
             "cpu_share_of_other_processes": float(np.median(shares)) if shares else None}
     return result
 
@@ -135,7 +136,7 @@ def print_study(title, result):
 
 def run(quick=False, rounds=None, settle=SETTLE_SECONDS, workloads=None):
     """Run the study on every workload; print the tables; return the results as a dict."""
-    rounds = rounds or (1 if quick else 5)
+    rounds = rounds or (1 if quick else 7)
     results = {}
     for title, workload in (workloads or WORKLOADS).items():
         results[title] = study(workload, rounds, quick, settle)
@@ -146,7 +147,7 @@ def run(quick=False, rounds=None, settle=SETTLE_SECONDS, workloads=None):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes and one round: a smoke test")
-    parser.add_argument("--rounds", type=int, default=None, help="rounds per measurement (default 5)")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds per measurement (default 7)")
     parser.add_argument("--json", metavar="PATH", help="also write the results to PATH as JSON")
     args = parser.parse_args(argv)
     print(f"{os.cpu_count()} CPUs; BLAS default {default_threads()} threads")
