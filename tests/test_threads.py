@@ -5,6 +5,7 @@ what a scripted "machine" says for the thread count in force, so every choice is
 settings are read with threadpoolctl, before, during (from inside a layer) and after.
 """
 
+import itertools
 import os
 import subprocess
 import sys
@@ -107,6 +108,22 @@ def test_a_count_whose_warm_up_is_three_times_slower_is_not_timed_at_all():
     machine = Machine({1: 1.0, 2: 4.0})                    # another process holds the second core
     machine.run(chooser_on(machine), 9)
     assert machine.log == [1] * 6 + [2] + [1, 1]
+
+
+def runs_of(count, log):
+    """The lengths of the stretches of ``log`` spent at ``count``, in order."""
+    return [len(list(group)) for value, group in itertools.groupby(log) if value == count]
+
+
+def test_a_scheduled_probe_starts_with_the_count_in_use_and_leaves_a_slower_one_after_a_sample():
+    machine = Machine({1: 1.3, 2: 1.0})                   # idle: two threads 1.3x faster
+    chooser = chooser_on(machine)
+    machine.run(chooser, 500)
+    assert chooser.choice == 2
+    stretches = runs_of(1, machine.log)
+    assert stretches[0] == 6                              # the first probe: warm-up and five timed
+    assert len(stretches) >= 2 and all(n == 2 for n in stretches[1:])   # later: warm-up, one timed
+    assert machine.log[0] == 1 and machine.log.count(1) < 0.05 * len(machine.log)
 
 
 def test_counts_within_five_percent_are_equal_and_the_fewer_threads_win():

@@ -17,8 +17,10 @@ Batches are timed in samples: one batch, or as many as last 10 ms (small batches
 to time one by one). A probe runs, for each count, one sample untimed (the first after a switch
 waits for workers to wake, or to stop spinning; the very first lasts 0.1 s, as the first batches
 of a run are slower) and five timed ones, compared by their median; a count whose first timed
-sample is already 1.5 times slower than the best, or whose warm-up is 3 times slower, is
-dropped at once. Probing costs a few batches at a slower count, and the time between probes is
+sample is already 1.25 times slower than a count measured in the same probe, or whose warm-up
+is 3 times slower, is dropped at once. The first probe, and one after batches slowed down, go
+from one thread up; a scheduled one starts with the count in use, so a slower count costs a
+sample or two. Probing costs a few batches at a slower count, and the time between probes is
 at least 20 times the probe's own, so it takes at most about 1/20 of training, and far less
 while the load is steady. Counts within 5% of each other count as equal, and then the fewer
 threads win: about the same speed for less of a shared machine. (The margin is a trade: samples
@@ -50,6 +52,7 @@ MIN_SAMPLE = 0.01             # seconds: a sample gathers units until it lasts t
 SETTLE = 0.25                 # seconds after a switch before a slow sample means a busier machine
 COLD = 0.1                    # seconds of warm-up when work starts: first batches allocate, caches fill
 SLOWER = 1.5                  # this much slower than the probe measured: the load changed
+CLEARLY_SLOWER = 1.25         # a probe's first timed sample this much slower than a measured count: dropped
 HOPELESS = 3.0                # a warm-up this much slower than a measured count: not worth timing
 TOLERANCE = 1.05              # within 5%: equally fast (timing noise), and the fewer threads win
 FIRST_INTERVAL, MAX_INTERVAL = 1.0, 16.0   # seconds between probes, doubling while nothing changes
@@ -100,12 +103,18 @@ class ThreadChooser:
         self.next_probe = -math.inf        # probe at the first unit
         self.slow = 0                      # consecutive samples SLOWER than best
         self.switched = -math.inf          # when the count last changed
+        self.lead = self.counts[0]         # the count the next probe measures first
         self._new_sample()
 
     def begin(self):
         self.started = self.clock()
         if not self.plan and self.started >= self.next_probe:
-            self.plan = [(count, timed) for count in self.counts
+            # self.lead goes first, the others follow from the fewest threads up. At the start
+            # and after batches slowed down, the lead is one thread (on a busy machine the count
+            # in force is the slow one); at a scheduled probe it is the count in use, so the
+            # others are measured against a fresh figure and a slower one is left after a sample.
+            order = [self.lead] + [count for count in self.counts if count != self.lead]
+            self.plan = [(count, timed) for count in order
                          for timed in (False,) * WARMUP + (True,) * TIMED]
             self.times, self.probe_started = {}, self.started
         count = self.plan[0][0] if self.plan else self.choice
@@ -137,7 +146,7 @@ class ThreadChooser:
             # Clearly slower than a count already measured: no need to finish it. Its warm-up
             # (slowed by the switch, but never 3 times) decides when it is hopeless.
             done = [median(t) for c, t in self.times.items() if c != count and len(t) == TIMED]
-            if done and seconds > (SLOWER if timed else HOPELESS) * min(done):
+            if done and seconds > (CLEARLY_SLOWER if timed else HOPELESS) * min(done):
                 self.plan = [entry for entry in self.plan if entry[0] != count]
             if not self.plan:
                 self._decide(now)
@@ -147,7 +156,7 @@ class ThreadChooser:
             # after a switch from more threads, their workers still spin for ~0.1 s.)
             self.slow = self.slow + 1 if seconds > SLOWER * self.best else 0
             if self.slow >= SLOW_SAMPLES:                # the machine got busier: look again now
-                self.next_probe, self.interval = -math.inf, FIRST_INTERVAL
+                self.next_probe, self.interval, self.lead = -math.inf, FIRST_INTERVAL, self.counts[0]
 
     def _new_sample(self):
         self.sample_seconds, self.sample_units, self.sample_started = 0.0, 0, None
@@ -157,7 +166,7 @@ class ThreadChooser:
         fastest = min(medians.values())
         choice = min(count for count, seconds in medians.items() if seconds <= TOLERANCE * fastest)
         self.interval = min(2 * self.interval, MAX_INTERVAL) if choice == self.choice else FIRST_INTERVAL
-        self.choice, self.best, self.slow = choice, medians[choice], 0
+        self.choice, self.best, self.slow, self.lead = choice, medians[choice], 0, choice
         self.next_probe = now + max(self.interval, PROBE_SHARE * (now - self.probe_started))
 
 
