@@ -56,8 +56,9 @@ class _Pool2D(Layer):
         (sh, sw), (h_out, w_out) = self.stride, self.out_hw
         return A[:, :, offset_slice(p, sh, h_out), offset_slice(q, sw, w_out)]
 
-    def _zeros_for(self, dY):
-        """An array for dX of shape (batch, C, h, w): zeros, or left empty when windows tile the image."""
+    def _new_dX(self, dY):
+        """A new array for dX of shape (batch, C, h, w): zeros, unless windows tile the image and
+        backward writes every pixel (then left uninitialized, which is faster)."""
         shape = (len(dY), *self.inputshape)
         return np.empty(shape, dtype=dY.dtype) if self.tiling else np.zeros(shape, dtype=dY.dtype)
 
@@ -127,8 +128,7 @@ class MaxPool2D(_Pool2D):
         for k, (p, q) in enumerate(offsets[1:], start=1):
             np.equal(self._at(X, p, q), Y, out=first[k])
             first[k] &= unclaimed
-            if k < len(offsets) - 1:                            # (after the last offset nobody asks)
-                unclaimed ^= first[k]                           # first[k] lies inside unclaimed
+            unclaimed ^= first[k]                               # first[k] lies inside unclaimed
         return first
 
     def backward(self, dY):
@@ -136,7 +136,7 @@ class MaxPool2D(_Pool2D):
         if self.first is None:
             raise RuntimeError("MaxPool2D.backward needs a forward(X, training=True) first: a forward in "
                                "inference mode (training=False) keeps no record of where the maxima were.")
-        dX = self._zeros_for(dY)
+        dX = self._new_dX(dY)
         for k, (p, q) in enumerate(self._offsets()):
             if self.overlapping:
                 self._add_at(dX, p, q, dY * self.first[k])       # (batch, C, h_out, w_out)
@@ -186,7 +186,7 @@ class AvgPool2D(_Pool2D):
         """dY : ndarray of shape (batch, C, h_out, w_out) -> dX : ndarray of shape (batch, C, h, w)."""
         offsets = self._offsets()
         share = dY / len(offsets)                               # (batch, C, h_out, w_out)
-        dX = self._zeros_for(dY)
+        dX = self._new_dX(dY)
         for p, q in offsets:
             self._add_at(dX, p, q, share)
         return dX
