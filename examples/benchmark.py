@@ -450,10 +450,15 @@ def main(argv=None):
                   f"{'met' if target['met'] else 'NOT MET'}")
 
     if args.json:
-        with open(args.json, "w") as file:
-            json.dump(results, file, indent=2)
-        print(f"\nresults written to {args.json}")
+        write_json(args.json, results)
     return results
+
+
+def write_json(path, results):
+    """Write ``results`` to ``path`` as indented JSON, and say so."""
+    with open(path, "w") as file:
+        json.dump(results, file, indent=2)
+    print(f"\nresults written to {path}")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchmark import SETTLE_SECONDS, OtherLoad, deeplearner_model, make_data  # noqa: E402
+from benchmark import SETTLE_SECONDS, OtherLoad, deeplearner_model, make_data, write_json  # noqa: E402
 
 TARGETS = {"idle": 1.1, "busy": 1.2}     # automatic / best fixed count, at most
 
@@ -153,10 +153,7 @@ def main(argv=None):
     print(f"{os.cpu_count()} CPUs; BLAS default {default_threads()} threads")
     results = run(args.quick, args.rounds, 0 if args.quick else SETTLE_SECONDS)
     if args.json:
-        import json
-        with open(args.json, "w") as file:
-            json.dump(results, file, indent=2)
-        print(f"\nresults written to {args.json}")
+        write_json(args.json, results)
     return results
 
 
