@@ -53,6 +53,8 @@ class CrossEntropyForSoftMax(Loss):
     plain line it replaces.
     """
 
+    splits_batch = True   # a batch may be split between replicas (model/replicas.py)
+
     takes_logits = True
 
     def forward(self, Z, T):
@@ -88,6 +90,8 @@ class MeanSquaredError(Loss):
         L = (1 / (batch k)) sum (Y_pred - T)^2
         dL/dY_pred = 2 (Y_pred - T) / (batch k)
     """
+
+    splits_batch = True   # a batch may be split between replicas (model/replicas.py)
 
     def forward(self, Y_pred, T):
         """Y_pred, T : ndarray of shape (batch, k) -> L : float."""

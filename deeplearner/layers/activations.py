@@ -166,6 +166,8 @@ class Activation(Layer):
         object with ``name``, ``forward(X)`` and ``backward(X, Y, dY)`` such as ``relu``.
     """
 
+    splits_batch = True   # a batch may be split between replicas (model/replicas.py)
+
     def __init__(self, fn):
         super().__init__()
         if isinstance(fn, str):

@@ -29,6 +29,7 @@ calls ``layer.setup(optimizer, loss)``, and such a layer may update its own para
 ``super().__init__()``, so nothing here may rely on attributes set in ``__init__``.
 """
 
+import copy
 import inspect
 import numbers
 
@@ -62,6 +63,7 @@ class Layer:
 
     needs_input_grad = True
     trainable = True
+    split = None    # set only on a replica working on part of a batch (see deeplearner/model/replicas.py)
 
     def __init__(self):
         self.params = {}
@@ -133,6 +135,16 @@ class Layer:
     def backward(self, dY):
         """dY : ndarray of shape (batch, *outputshape()) -> dX : ndarray of shape (batch, *inputshape)."""
         raise NotImplementedError(f"{self.name} must define backward(dY).")
+
+    def replica(self):
+        """A copy for one part of a batch split between threads (deeplearner/model/replicas.py).
+
+        It holds the same ``params`` and ``buffers`` arrays (the model points it at them before
+        each step) but its own ``grads``, and its forward keeps its own caches.
+        """
+        twin = copy.copy(self)
+        twin.grads = {name: np.zeros_like(grad) for name, grad in self.grads.items()}
+        return twin
 
     def count_params(self):
         """Return ``(trainable, non_trainable)`` numbers of scalars; a frozen layer's are all non-trainable."""

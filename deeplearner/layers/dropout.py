@@ -24,6 +24,8 @@ class Dropout(Layer):
     model's ``seed`` fixes every mask.
     """
 
+    splits_batch = True   # a batch may be split between replicas (model/replicas.py)
+
     def __init__(self, rate):
         super().__init__()
         self.rate = check_real("Dropout", "rate", rate, 0, 1, hint=" Example: Dropout(0.2) drops 20% of the inputs.")
@@ -41,8 +43,14 @@ class Dropout(Layer):
             self.mask = None
             return X
         keep = 1.0 - self.rate
-        # Draw in X's dtype so a float32 model stays float32 throughout.
-        self.mask = (self.rng.random(X.shape, dtype=X.dtype) < keep) / X.dtype.type(keep)
+
+        def draw(shape):   # in X's dtype, so that a float32 model stays float32 throughout
+            return (self.rng.random(shape, dtype=X.dtype) < keep) / X.dtype.type(keep)
+
+        if self.split is None:
+            self.mask = draw(X.shape)
+        else:   # part of a batch split between threads (model/replicas.py): the whole batch's mask, drawn once
+            self.mask = self.split.shared(lambda: draw((self.split.n, *X.shape[1:])))[self.split.rows]
         return X * self.mask
 
     def backward(self, dY):

@@ -16,6 +16,7 @@ from ..validation import check_input_shape, check_positive_int, check_X, check_y
 from . import guards
 from .saving import save_model
 from .summary import count_params, summary_html, summary_text
+from .replicas import Replicas, can_split
 from .threads import FixedThreads, blas_threads, check_threads
 from .training import train
 
@@ -86,6 +87,7 @@ class Sequential:
         self.history_ = None
         self._thread_choosers = {}   # what fit and predict learned about BLAS threads (threads.py)
         self._layers_checked = False   # set by the first training step, see guards.py
+        self._replicas = None          # while fit or predict splits batches between threads (replicas.py)
         self._build()
 
     @property
@@ -135,7 +137,9 @@ class Sequential:
 
     # ---------------------------------------------------------------- one step of training
     def _forward(self, X, training, layers):
-        """X : (batch, input_dim) -> output of the last of ``layers``."""
+        """X : (batch, input_dim) -> output of the last of ``layers`` (the first len(layers) of the model)."""
+        if not training and self._replicas is not None:
+            return self._replicas.forward(X, len(layers))
         for layer in layers:
             X = layer.forward(X, training)
         return X
@@ -158,7 +162,29 @@ class Sequential:
         """
         if not self._layers_checked:
             return guards.checked_step(self, self._step, X, T)
+        if self._replicas is not None:
+            return self._replicas.train_step(X, T)   # the same step, the batch split between threads
         return self._step(X, T)
+
+    def _split_between(self, count):
+        """From now on, split each batch between ``count`` threads (1: not at all; see replicas.py).
+
+        None: the call is over, drop the replicas. Until then they are kept for each count, so a
+        switch back does not make them again (and their arrays stay warm).
+        """
+        if count is None:
+            self._replicas, self._replica_sets = None, {}
+            return
+        sets = self.__dict__.setdefault("_replica_sets", {})
+        if count > 1 and count not in sets:
+            sets[count] = Replicas(self, count)
+        self._replicas = sets.get(count)
+
+    def _threads(self, threads, key):
+        """The thread choice (threads.py) for fit, evaluate or predict: BLAS threads, or for a
+        model that splits its batches (replicas.py) as many parts, each on one BLAS thread."""
+        split = self._split_between if can_split(self) else None
+        return blas_threads(threads, self._thread_choosers, key, split)
 
     def _step(self, X, T):
         """The step itself, unchecked."""
@@ -248,7 +274,7 @@ class Sequential:
         when X has at least ``automatic_threads_chunks`` chunks; else the process's own setting."""
         if threads is None and n_rows < self.automatic_threads_chunks * self.predict_batchsize:
             return contextlib.nullcontext(FixedThreads())
-        return blas_threads(threads, self._thread_choosers, ("inference", min(n_rows, self.predict_batchsize)))
+        return self._threads(threads, ("inference", min(n_rows, self.predict_batchsize)))
 
     def predict_proba(self, X, threads=None):
         """X : array-like of shape (n, *input_shape) -> ndarray of shape (n, n_out), inference mode.
@@ -409,7 +435,7 @@ class Sequential:
                                                    classes=classes)
             validation = (X_valid, T_valid)
         self.classes_ = classes          # learned from y, kept now that every check has passed
-        with blas_threads(threads, self._thread_choosers, ("fit", min(batchsize, len(X)))) as timer:
+        with self._threads(threads, ("fit", min(batchsize, len(X)))) as timer:
             return train(self, X, T, validation, epochs, batchsize, shuffle, verbose, callbacks, timer)
 
     def summary(self, print_fn=print):

@@ -183,20 +183,25 @@ class FixedThreads:
 
 
 @contextmanager
-def blas_threads(threads, memory, key):
+def blas_threads(threads, memory, key, split=None):
     """Within the block, BLAS uses ``threads`` threads, or counts chosen by a `ThreadChooser`.
 
     Yields an object with ``begin()`` and ``end(rows)`` to call around each unit of work. With
     ``threads=None`` the chooser is kept in ``memory[key]`` (a model keeps one per kind of work),
     so later calls on the same work start from what was learned. On exit the thread counts the
     process had are restored, whatever happened inside.
+
+    ``split``, for a model that splits its batches between threads (replicas.py): called with
+    each count instead, while BLAS keeps one thread per part; called with None on exit.
     """
     limiter, chooser = None, None
 
     def apply(count):
         nonlocal limiter
-        latest = _controller().limit(limits=count, user_api="blas")
+        latest = _controller().limit(limits=1 if split else count, user_api="blas")
         limiter = limiter or latest        # the first one remembers the counts from before
+        if split:
+            split(count)
 
     try:
         if threads is not None:
@@ -215,6 +220,8 @@ def blas_threads(threads, memory, key):
         chooser.apply, chooser.current = apply, None
         yield chooser
     finally:
+        if split:
+            split(None)
         if limiter is not None:
             limiter.restore_original_limits()
         if chooser is not None:

@@ -1,0 +1,189 @@
+"""A batch split between threads (deeplearner/model/replicas.py) gives the one-thread step, up to rounding."""
+
+import pickle
+import threading
+
+import numpy as np
+import pytest
+from helpers import SelfTrainingScale
+
+from deeplearner import (SGD, Activation, AvgPool2D, BatchNorm, Conv2D, CrossEntropyForSoftMax, Dense, Dropout,
+                         Flatten, MaxPool2D, MeanSquaredError, Sequential)
+from deeplearner.model.replicas import Replicas, can_split
+
+IMAGE = (2, 6, 6)
+
+
+def cnn(loss="cross_entropy", seed=0, extra=()):
+    """Every built-in layer kind: per-channel and flat BatchNorm, both pools, Dropout, Flatten."""
+    layers = [Conv2D(3, 3, padding=1), BatchNorm(), Activation("relu"), MaxPool2D(2), Dropout(0.3),
+              Conv2D(4, 2), BatchNorm(), Activation("tanh"), AvgPool2D(2), Flatten(), *extra,
+              Dense(5), BatchNorm()]
+    if loss == "cross_entropy":
+        layers.append(Activation("softmax"))
+    return Sequential(layers, SGD(learning_rate=0.1, momentum=0.9),
+                      CrossEntropyForSoftMax() if loss == "cross_entropy" else MeanSquaredError(),
+                      input_shape=IMAGE, seed=seed)
+
+
+def batch(n, seed=1):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, *IMAGE))
+    T = np.eye(5)[rng.integers(0, 5, n)]
+    return X, T
+
+
+def everything(model):
+    """Every number the step changes: parameters, gradients, running statistics, momentum, the generator."""
+    arrays = {f"{i}.{kind}.{name}": value for i, layer in enumerate(model.layers)
+              for kind in ("params", "grads", "buffers") for name, value in getattr(layer, kind, {}).items()}
+    arrays.update({f"velocity.{key}": value for key, value in model.optimizer.state.get("velocity", {}).items()})
+    return arrays, model.rng.bit_generator.state
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
+@pytest.mark.parametrize("n, parts", [(10, 2), (37, 3), (7, 2), (3, 3), (2, 3)])
+def test_a_split_step_is_the_one_thread_step_up_to_rounding(loss, n, parts):
+    alone, split = cnn(loss), cnn(loss)
+    replicas = Replicas(split, parts)
+    for step in range(3):
+        X, T = batch(n, seed=step)
+        loss_alone, output_alone = alone._step(X, T)
+        loss_split, output_split = replicas.train_step(X, T)
+        assert loss_split == pytest.approx(loss_alone, rel=1e-13)
+        np.testing.assert_allclose(output_split, output_alone, rtol=1e-12, atol=1e-14)
+    (arrays_alone, rng_alone), (arrays_split, rng_split) = everything(alone), everything(split)
+    assert arrays_alone.keys() == arrays_split.keys() and len(arrays_alone) > 20
+    for key in arrays_alone:
+        np.testing.assert_allclose(arrays_split[key], arrays_alone[key], rtol=1e-11, atol=1e-13, err_msg=key)
+    assert rng_split == rng_alone            # Dropout drew its masks once per batch, as one thread does
+
+
+def test_a_part_normalized_with_its_own_statistics_would_be_caught():
+    """The test above can fail: BatchNorm replicas that skipped the exchange give other numbers."""
+    alone, split = cnn(), cnn()
+    replicas = Replicas(split, 2)
+    for layers in replicas.layers:
+        for twin in layers:
+            if isinstance(twin, BatchNorm):
+                twin.forward = lambda X, training=True, twin=twin: BatchNorm.forward(_alone(twin), X, training)
+    X, T = batch(10)
+    _, output_alone = alone._step(X, T)
+    _, output_split = replicas.train_step(X, T)
+    assert not np.allclose(output_split, output_alone, rtol=1e-3)
+
+
+def _alone(twin):
+    twin.split = None      # as if this replica's rows were the whole batch
+    return twin
+
+
+def test_inference_is_split_too_and_gives_the_same_numbers():
+    model = cnn()
+    model.fit(*batch(40), epochs=2, batchsize=10, verbose=0, threads=1)
+    X, _ = batch(25, seed=7)
+    serial = model.predict_proba(X)
+    model._replicas = Replicas(model, 3)
+    np.testing.assert_allclose(model.predict_proba(X), serial, rtol=1e-13, atol=1e-15)
+
+
+def test_fit_on_two_threads_learns_what_fit_on_one_learns_and_drops_its_replicas():
+    X, T = batch(60)
+    y = T.argmax(axis=1)
+    one, two = cnn(seed=5), cnn(seed=5)
+    history_one = one.fit(X, y, X[:20], y[:20], epochs=3, batchsize=16, verbose=0, threads=1)
+    history_two = two.fit(X, y, X[:20], y[:20], epochs=3, batchsize=16, verbose=0, threads=2)
+    for key in history_one:
+        np.testing.assert_allclose(history_two[key], history_one[key], rtol=1e-10)
+    for a, b in zip(one.layers, two.layers):
+        for name in a.params:
+            np.testing.assert_allclose(b.params[name], a.params[name], rtol=1e-10, atol=1e-13)
+    assert two._replicas is None and not two._replica_sets
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(two)).predict_proba(X), two.predict_proba(X))
+
+
+class MyDense(Dense):
+    """A subclass: it may do anything, so it does not split unless it says so itself."""
+
+
+class MySplittingDense(Dense):
+    splits_batch = True
+
+
+class MyLoss(CrossEntropyForSoftMax):
+    pass
+
+
+def test_only_convolutional_models_of_layers_that_say_so_split():
+    assert can_split(cnn())
+    mlp = Sequential([Dense(8), BatchNorm(), Activation("relu"), Dense(3), Activation("softmax")], SGD(),
+                     CrossEntropyForSoftMax(), input_dim=4)
+    assert not can_split(mlp)                              # BLAS's threads split its products better
+    assert not can_split(cnn(extra=[MyDense(6)]))
+    assert can_split(cnn(extra=[MySplittingDense(6)]))
+    assert not can_split(cnn(extra=[Dense(8), SelfTrainingScale()]))   # the seed's style: it updates itself
+    model = cnn()
+    model.loss = MyLoss()
+    assert not can_split(model)
+    model = cnn()
+    model.layers[2].forward = model.layers[2].forward      # a hook on one object: every replica would call it
+    assert not can_split(model)
+
+
+def test_a_model_that_cannot_split_runs_on_one_thread_with_threads_2():
+    model = cnn(extra=[Dense(8), SelfTrainingScale()])
+    X, T = batch(20)
+    model.fit(X, T.argmax(axis=1), epochs=1, batchsize=10, verbose=0, threads=2)
+    assert model._replicas is None and not getattr(model, "_replica_sets", {})
+
+
+def finishes(function, seconds=20):
+    """Run function on a thread; return what it raised (None if nothing), failing if it hangs."""
+    outcome = {}
+
+    def run():
+        try:
+            function()
+        except BaseException as error:
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "a part is still waiting for the others"
+    return outcome.get("error")
+
+
+@pytest.mark.parametrize("failing_part", [0, 1])
+def test_an_error_in_any_part_reaches_the_caller_changes_nothing_and_hangs_nothing(failing_part):
+    model = cnn()
+    replicas = Replicas(model, 2)
+    before, _ = everything(model)
+    params_before = {key: value.copy() for key, value in before.items() if ".params." in key}
+
+    def boom(X, training=True):
+        raise RuntimeError("boom in one part")
+
+    replicas.layers[failing_part][0].forward = boom        # the other part waits in BatchNorm's exchange
+    error = finishes(lambda: replicas.train_step(*batch(10)))
+    assert isinstance(error, RuntimeError) and "boom in one part" in str(error)
+    after, _ = everything(model)
+    for key, value in params_before.items():
+        np.testing.assert_array_equal(after[key], value)
+    del replicas.layers[failing_part][0].forward          # the next step meets at a new barrier
+    assert finishes(lambda: replicas.train_step(*batch(10))) is None
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")   # inf - inf, on purpose
+def test_a_loss_that_is_not_finite_stops_every_part_before_backward():
+    model = cnn()
+    replicas = Replicas(model, 2)
+    X, T = batch(10)
+    X[7] = np.inf                       # in the second part's rows; BatchNorm's totals spread it to all
+    params_before = {key: value.copy() for key, value in everything(model)[0].items() if ".params." in key}
+    result = {}
+    assert finishes(lambda: result.update(step=replicas.train_step(X, T))) is None
+    assert not np.isfinite(result["step"][0])
+    after, _ = everything(model)
+    for key, value in params_before.items():
+        np.testing.assert_array_equal(after[key], value)
