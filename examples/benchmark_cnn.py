@@ -15,9 +15,14 @@ PyTorch runs the same network from the same initial weights (Conv2D's W has PyTo
 shuffling every epoch like fit. The measuring rules are benchmark.py's: contestants alternate in
 a rotating order, each timed block starts with a pause and an untimed epoch, figures are medians.
 
+On two cores fit splits each batch between two threads (deeplearner/model/replicas.py) when that
+is faster; "deeplearner float32, 1 thread" shows the same fit with threads=1.
+
 The breakdown times every layer's forward and backward inside deeplearner's own fit (a timer
 around each call, so the sum is a little above an untimed epoch); "rest" is what the epoch spent
-outside the layers: the loss, the optimizer, shuffling, the bookkeeping of fit.
+outside the layers: the loss, the optimizer, shuffling, the bookkeeping of fit. A timer put on a
+layer keeps the model on one thread (a replica would call the one timed object), so the
+breakdown is that of ``threads=1``.
 """
 
 import argparse
@@ -83,11 +88,12 @@ def torch_cnn(torch, model):
     return net, torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
 
 
-def deeplearner_contestant(X, y, X_valid, y_valid, batchsize):
+def deeplearner_contestant(X, y, X_valid, y_valid, batchsize, threads=None):
+    """fit's loop; threads=None lets fit choose (one thread, or each batch split in two on two cores)."""
     model = deeplearner_cnn()
 
     def run(epochs):
-        history = model.fit(X, y, X_valid, y_valid, epochs=epochs, batchsize=batchsize, verbose=0)
+        history = model.fit(X, y, X_valid, y_valid, epochs=epochs, batchsize=batchsize, verbose=0, threads=threads)
         return history["val_accuracy"][-1]
     run.model = model
     return run
@@ -144,7 +150,9 @@ def run(quick=False, rounds=None, torch=None, settle=SETTLE_SECONDS):
     X, y, X_valid, y_valid = X[:n_rows], y[:n_rows], X[n_rows:], y[n_rows:]
     results = {}
     for batchsize in (100, 32):
-        contestants = {"deeplearner fit float32": deeplearner_contestant(X, y, X_valid, y_valid, batchsize)}
+        contestants = {"deeplearner fit float32": deeplearner_contestant(X, y, X_valid, y_valid, batchsize),
+                       # What splitting each batch between the threads buys (see deeplearner/model/replicas.py).
+                       "deeplearner float32, 1 thread": deeplearner_contestant(X, y, X_valid, y_valid, batchsize, 1)}
         if torch is not None:
             contestants["pytorch float32"] = torch_contestant(torch, X, y, X_valid, y_valid, batchsize)
             # Not the target's reference, but where the difference comes from: PyTorch's fused
@@ -161,7 +169,7 @@ def run(quick=False, rounds=None, torch=None, settle=SETTLE_SECONDS):
             print(f"  deeplearner / pytorch = {value:.2f}x (target: at most {TARGETS[batchsize]}x, {verdict})")
         warn_if_busy(others)
         rows, rest, total = breakdown(X, y, X_valid, y_valid, batchsize, 1 if quick else 3)
-        print(f"  deeplearner, by layer (ms per epoch, timers on; epoch {total:.1f} ms):")
+        print(f"  deeplearner, by layer (ms per epoch, timers on, so on one thread; epoch {total:.1f} ms):")
         for name, forward, backward in rows:
             print(f"    {name:14s} forward {forward:7.2f}   backward {backward:7.2f}")
         print(f"    {'rest':14s} {rest:7.2f}  (loss, optimizer, shuffling, fit's bookkeeping)")

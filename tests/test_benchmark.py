@@ -73,7 +73,7 @@ def test_a_quick_run_without_pytorch_reports_real_figures_and_writes_them_as_jso
     assert 0.5 < memory["predict_evaluate"]["accuracy"] <= 1.0
     for batchsize in (100, 32):                                # the CNN workload and its layer breakdown
         cnn = results[f"cnn_batch_{batchsize}"]
-        assert set(cnn["times"]) == {"deeplearner fit float32"} and "ratio" not in cnn
+        assert set(cnn["times"]) == {"deeplearner fit float32", "deeplearner float32, 1 thread"} and "ratio" not in cnn
         assert positive_finite(cnn["times"]["deeplearner fit float32"]["median_ms"])
         layers = cnn["breakdown_ms"]["layers"]
         assert [row["layer"].split()[1] for row in layers][:4] == ["Conv2D", "BatchNorm", "relu", "MaxPool2D"]

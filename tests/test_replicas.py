@@ -45,7 +45,7 @@ def everything(model):
 @pytest.mark.parametrize("n, parts", [(10, 2), (37, 3), (7, 2), (3, 3), (2, 3)])
 def test_a_split_step_is_the_one_thread_step_up_to_rounding(loss, n, parts):
     alone, split = cnn(loss), cnn(loss)
-    replicas = Replicas(split, parts)
+    replicas = Replicas(split, parts, min_rows=1)
     for step in range(3):
         X, T = batch(n, seed=step)
         loss_alone, output_alone = alone._step(X, T)
@@ -62,7 +62,7 @@ def test_a_split_step_is_the_one_thread_step_up_to_rounding(loss, n, parts):
 def test_a_part_normalized_with_its_own_statistics_would_be_caught():
     """The test above can fail: BatchNorm replicas that skipped the exchange give other numbers."""
     alone, split = cnn(), cnn()
-    replicas = Replicas(split, 2)
+    replicas = Replicas(split, 2, min_rows=1)
     for layers in replicas.layers:
         for twin in layers:
             if isinstance(twin, BatchNorm):
@@ -83,16 +83,20 @@ def test_inference_is_split_too_and_gives_the_same_numbers():
     model.fit(*batch(40), epochs=2, batchsize=10, verbose=0, threads=1)
     X, _ = batch(25, seed=7)
     serial = model.predict_proba(X)
-    model._replicas = Replicas(model, 3)
+    model._replicas = Replicas(model, 3, min_rows=1)
     np.testing.assert_allclose(model.predict_proba(X), serial, rtol=1e-13, atol=1e-15)
 
 
-def test_fit_on_two_threads_learns_what_fit_on_one_learns_and_drops_its_replicas():
-    X, T = batch(60)
+def test_fit_on_two_threads_learns_what_fit_on_one_learns_and_drops_its_replicas(monkeypatch):
+    X, T = batch(160)
     y = T.argmax(axis=1)
     one, two = cnn(seed=5), cnn(seed=5)
-    history_one = one.fit(X, y, X[:20], y[:20], epochs=3, batchsize=16, verbose=0, threads=1)
-    history_two = two.fit(X, y, X[:20], y[:20], epochs=3, batchsize=16, verbose=0, threads=2)
+    steps, real_step = [], Replicas.train_step
+    monkeypatch.setattr(Replicas, "train_step", lambda self, X, T: steps.append(len(X)) or real_step(self, X, T))
+    history_one = one.fit(X, y, X[:70], y[:70], epochs=3, batchsize=64, verbose=0, threads=1)
+    assert steps == []
+    history_two = two.fit(X, y, X[:70], y[:70], epochs=3, batchsize=64, verbose=0, threads=2)
+    assert steps == [64, 32] + [64, 64, 32] * 2     # the model's first step runs alone, checked (guards.py)
     for key in history_one:
         np.testing.assert_allclose(history_two[key], history_one[key], rtol=1e-10)
     for a, b in zip(one.layers, two.layers):
@@ -100,6 +104,18 @@ def test_fit_on_two_threads_learns_what_fit_on_one_learns_and_drops_its_replicas
             np.testing.assert_allclose(b.params[name], a.params[name], rtol=1e-10, atol=1e-13)
     assert two._replicas is None and not two._replica_sets
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(two)).predict_proba(X), two.predict_proba(X))
+
+
+def test_parts_of_fewer_than_32_rows_are_not_worth_it_and_the_batch_runs_on_one_thread(monkeypatch):
+    model = cnn()
+    alone = []
+    monkeypatch.setattr(model, "_step", lambda X, T: alone.append(len(X)) or Sequential._step(model, X, T))
+    replicas = Replicas(model, 2)
+    replicas.train_step(*batch(63))
+    assert alone == [63] and all(twin.X_hat is None     # no replica ran
+                                 for layers in replicas.layers for twin in layers if isinstance(twin, BatchNorm))
+    replicas.train_step(*batch(64))
+    assert alone == [63]
 
 
 class MyDense(Dense):
@@ -157,7 +173,7 @@ def finishes(function, seconds=20):
 @pytest.mark.parametrize("failing_part", [0, 1])
 def test_an_error_in_any_part_reaches_the_caller_changes_nothing_and_hangs_nothing(failing_part):
     model = cnn()
-    replicas = Replicas(model, 2)
+    replicas = Replicas(model, 2, min_rows=1)
     before, _ = everything(model)
     params_before = {key: value.copy() for key, value in before.items() if ".params." in key}
 
@@ -177,7 +193,7 @@ def test_an_error_in_any_part_reaches_the_caller_changes_nothing_and_hangs_nothi
 @pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")   # inf - inf, on purpose
 def test_a_loss_that_is_not_finite_stops_every_part_before_backward():
     model = cnn()
-    replicas = Replicas(model, 2)
+    replicas = Replicas(model, 2, min_rows=1)
     X, T = batch(10)
     X[7] = np.inf                       # in the second part's rows; BatchNorm's totals spread it to all
     params_before = {key: value.copy() for key, value in everything(model)[0].items() if ".params." in key}
