@@ -118,6 +118,22 @@ def test_parts_of_fewer_than_32_rows_are_not_worth_it_and_the_batch_runs_on_one_
     assert alone == [63]
 
 
+def test_a_predict_inside_fit_hands_fit_its_replicas_back(monkeypatch):
+    """A callback that predicts on many rows chooses threads for itself; fit then splits on."""
+    from deeplearner import Callback
+
+    class PredictEachEpoch(Callback):
+        def on_epoch_end(self, model, epoch, logs):
+            model.predict(X, threads=1)             # threads=1: this call splits nothing
+
+    X, T = batch(128)
+    model, steps, real_step = cnn(), [], Replicas.train_step
+    monkeypatch.setattr(Replicas, "train_step", lambda self, X, T: steps.append(len(X)) or real_step(self, X, T))
+    model.fit(X, T.argmax(axis=1), epochs=3, batchsize=64, verbose=0, threads=2, callbacks=[PredictEachEpoch()])
+    assert steps == [64] + [64, 64] * 2          # after each predict, the next epoch splits again
+    assert model._replicas is None
+
+
 class MyDense(Dense):
     """A subclass: it may do anything, so it does not split unless it says so itself."""
 

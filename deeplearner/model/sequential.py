@@ -53,7 +53,8 @@ class Sequential:
     """
 
     predict_batchsize = 8192   # rows per chunk in evaluate/predict: bounded memory on any input size
-    automatic_threads_chunks = 8   # evaluate/predict choose BLAS threads from this many chunks on
+    _replicas = None           # see __init__; a class default too, for a model pickled before it existed
+    automatic_threads_chunks = 8   # evaluate/predict choose threads from this many chunks on
 
     def __init__(self, layers, optimizer, loss, input_shape=None, seed=None, dtype=np.float64, *,
                  input_dim=None):
@@ -88,6 +89,7 @@ class Sequential:
         self._thread_choosers = {}   # what fit and predict learned about BLAS threads (threads.py)
         self._layers_checked = False   # set by the first training step, see guards.py
         self._replicas = None          # while fit or predict splits batches between threads (replicas.py)
+        self._replica_sets = {}        # the replicas made during the current call, by thread count
         self._build()
 
     @property
@@ -169,22 +171,29 @@ class Sequential:
     def _split_between(self, count):
         """From now on, split each batch between ``count`` threads (1: not at all; see replicas.py).
 
-        None: the call is over, drop the replicas. Until then they are kept for each count, so a
-        switch back does not make them again (and their arrays stay warm).
+        The replicas are kept for each count until the call ends, so that a switch back does
+        not make them again (and their arrays stay warm).
         """
-        if count is None:
-            self._replicas, self._replica_sets = None, {}
-            return
-        sets = self.__dict__.setdefault("_replica_sets", {})
-        if count > 1 and count not in sets:
-            sets[count] = Replicas(self, count)
-        self._replicas = sets.get(count)
+        if count > 1 and count not in self._replica_sets:
+            self._replica_sets[count] = Replicas(self, count)
+        self._replicas = self._replica_sets.get(count)
 
+    @contextlib.contextmanager
     def _threads(self, threads, key):
         """The thread choice (threads.py) for fit, evaluate or predict: BLAS threads, or for a
-        model that splits its batches (replicas.py) as many parts, each on one BLAS thread."""
+        model that splits its batches (replicas.py) as many parts, each on one BLAS thread.
+
+        On exit the replicas of the call are dropped, and those of an outer call (fit, whose
+        callback called predict) are in force again.
+        """
         split = self._split_between if can_split(self) else None
-        return blas_threads(threads, self._thread_choosers, key, split)
+        outer = self._replicas, getattr(self, "_replica_sets", {})   # getattr: a model pickled before
+        self._replica_sets = {}
+        try:
+            with blas_threads(threads, self._thread_choosers, key, split) as timer:
+                yield timer
+        finally:
+            self._replicas, self._replica_sets = outer
 
     def _step(self, X, T):
         """The step itself, unchecked."""
@@ -280,7 +289,7 @@ class Sequential:
         """X : array-like of shape (n, *input_shape) -> ndarray of shape (n, n_out), inference mode.
 
         With a softmax output, row i holds the probability of each class ``classes_[k]``.
-        ``threads``: BLAS threads, None to leave them to deeplearner (see ``fit``).
+        ``threads``: how many threads, None to leave them to deeplearner (see ``fit``).
         """
         threads = check_threads(threads, "predict_proba")
         X = check_X(X, self.input_shape, self.dtype, convert=False)
@@ -309,7 +318,7 @@ class Sequential:
     def evaluate(self, X, y, threads=None):
         """Return ``(loss, accuracy)`` on (X, y) in inference mode (accuracy is nan for regression).
 
-        ``threads``: BLAS threads, None to leave them to deeplearner (see ``fit``).
+        ``threads``: how many threads, None to leave them to deeplearner (see ``fit``).
         """
         threads = check_threads(threads, "evaluate")
         X, T, _ = self._check_data(X, y, convert=False)
@@ -360,7 +369,9 @@ class Sequential:
         callbacks : list of Callback, optional
             For example ``[EarlyStopping(patience=5)]``.
         threads : int or None
-            How many threads NumPy's BLAS may use. None (the default) chooses by timing: a
+            How many threads to use: for NumPy's BLAS, or for a convolutional network as many
+            parts of each batch, each on its own thread with BLAS on one (see
+            ``deeplearner/model/replicas.py``). None (the default) chooses by timing: a
             few batches at each candidate (1 and the count in force, more on big machines),
             then the fastest, probed again now and then and as soon as batches slow down, so a
             busy shared machine does not make training several times slower. An int fixes it;

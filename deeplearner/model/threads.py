@@ -1,4 +1,4 @@
-"""How many threads BLAS may use: chosen by timing while a model works, and given back after.
+"""How many threads a model uses: chosen by timing while it works, and given back after.
 
 NumPy's matrix products run in OpenBLAS, which splits a large product across worker threads,
 one per core by default. On an idle machine that is faster. On a shared one (a JupyterHub
@@ -34,8 +34,12 @@ Ctrl-C, divergence): the process's settings never change. ``threads=`` fixes the
 Bit-identical reruns need a fixed count: OpenBLAS's products differ in their last bits between
 thread counts (the work is split differently), and two automatic runs may choose differently.
 
+A count is BLAS's threads for most models. For a convolutional network, whose time is in
+NumPy's one-core loops rather than in large products, it is the number of parts each batch is
+split into, one thread each, with BLAS on one thread (replicas.py); the policy is the same.
+
 `ThreadChooser` is the policy, with no BLAS in it (tests drive it with a fake clock);
-`blas_threads` applies it to the BLAS libraries through threadpoolctl.
+`blas_threads` applies it to the BLAS libraries through threadpoolctl, and to the model.
 """
 
 import functools
@@ -192,7 +196,7 @@ def blas_threads(threads, memory, key, split=None):
     process had are restored, whatever happened inside.
 
     ``split``, for a model that splits its batches between threads (replicas.py): called with
-    each count instead, while BLAS keeps one thread per part; called with None on exit.
+    each count instead, while BLAS keeps one thread per part.
     """
     limiter, chooser = None, None
 
@@ -220,8 +224,6 @@ def blas_threads(threads, memory, key, split=None):
         chooser.apply, chooser.current = apply, None
         yield chooser
     finally:
-        if split:
-            split(None)
         if limiter is not None:
             limiter.restore_original_limits()
         if chooser is not None:
