@@ -53,7 +53,7 @@ class CrossEntropyForSoftMax(Loss):
     plain line it replaces.
     """
 
-    splits_batch = True   # a batch may be split between replicas (model/replicas.py)
+    splits_batch = True   # a mean over the rows: a split batch's parts weigh n_k / n (model/replicas.py)
 
     takes_logits = True
 
@@ -91,7 +91,7 @@ class MeanSquaredError(Loss):
         dL/dY_pred = 2 (Y_pred - T) / (batch k)
     """
 
-    splits_batch = True   # a batch may be split between replicas (model/replicas.py)
+    splits_batch = True   # a mean over the rows: a split batch's parts weigh n_k / n (model/replicas.py)
 
     def forward(self, Y_pred, T):
         """Y_pred, T : ndarray of shape (batch, k) -> L : float."""

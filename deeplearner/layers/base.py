@@ -23,6 +23,14 @@ A built-in layer's ``backward`` only *computes* gradients: it fills ``self.grads
 as ``self.params``) and returns the gradient with respect to its input. The model hands
 ``params`` and ``grads`` to the optimizer, which changes the parameters.
 
+A convolutional network may split each batch between threads (``deeplearner/model/replicas.py``):
+each thread runs its part through its own copy of every layer, made by ``replica()``, which
+shares ``params`` and ``buffers`` and has its own ``grads``. Only a class that says so in its
+own body, ``splits_batch = True``, is split; the built-in layers do, a subclass must say it
+again. Say it only if forward and backward treat each sample alone and fill ``self.grads``
+(the model adds the parts' up); BatchNorm, the one built-in layer with sums over the batch,
+adds them up over the parts through ``self.split`` (None when the batch is whole).
+
 Layers written in the seed notebook's style keep working: the model sets ``layer.inputshape``,
 calls ``layer.setup(optimizer, loss)``, and such a layer may update its own parameters inside
 ``backward`` with ``copy.copy(optimizer).update(param, grad)``. Those layers often skip
