@@ -85,6 +85,8 @@ def test_inference_is_split_too_and_gives_the_same_numbers():
     serial = model.predict_proba(X)
     model._replicas = Replicas(model, 3, min_rows=1)
     np.testing.assert_allclose(model.predict_proba(X), serial, rtol=1e-13, atol=1e-15)
+    model._replicas = Replicas(model, 3)                   # 25 rows: too few to split, one thread
+    np.testing.assert_array_equal(model.predict_proba(X), serial)
 
 
 def test_fit_on_two_threads_learns_what_fit_on_one_learns_and_drops_its_replicas(monkeypatch):
