@@ -1,5 +1,8 @@
 """A batch split between threads (deeplearner/model/replicas.py) gives the one-thread step, up to rounding."""
 
+import copy
+import multiprocessing
+import os
 import pickle
 import threading
 
@@ -14,7 +17,7 @@ from deeplearner.model.replicas import Replicas, can_split
 IMAGE = (2, 6, 6)
 
 
-def cnn(loss="cross_entropy", seed=0, extra=()):
+def cnn(loss="cross_entropy", seed=0, extra=(), dtype=np.float64):
     """Every built-in layer kind: per-channel and flat BatchNorm, both pools, Dropout, Flatten."""
     layers = [Conv2D(3, 3, padding=1), BatchNorm(), Activation("relu"), MaxPool2D(2), Dropout(0.3),
               Conv2D(4, 2), BatchNorm(), Activation("tanh"), AvgPool2D(2), Flatten(), *extra,
@@ -23,7 +26,7 @@ def cnn(loss="cross_entropy", seed=0, extra=()):
         layers.append(Activation("softmax"))
     return Sequential(layers, SGD(learning_rate=0.1, momentum=0.9),
                       CrossEntropyForSoftMax() if loss == "cross_entropy" else MeanSquaredError(),
-                      input_shape=IMAGE, seed=seed)
+                      input_shape=IMAGE, seed=seed, dtype=dtype)
 
 
 def batch(n, seed=1):
@@ -57,6 +60,20 @@ def test_a_split_step_is_the_one_thread_step_up_to_rounding(loss, n, parts):
     for key in arrays_alone:
         np.testing.assert_allclose(arrays_split[key], arrays_alone[key], rtol=1e-11, atol=1e-13, err_msg=key)
     assert rng_split == rng_alone            # Dropout drew its masks once per batch, as one thread does
+
+
+def test_float32_stays_float32_and_agrees_with_one_thread():
+    alone, split = cnn(dtype=np.float32), cnn(dtype=np.float32)
+    replicas = Replicas(split, 2, min_rows=1)
+    X, T = (A.astype(np.float32) for A in batch(20))
+    loss_alone, output_alone = alone._step(X, T)
+    loss_split, output_split = replicas.train_step(X, T)
+    assert output_split.dtype == np.float32 and loss_split == pytest.approx(loss_alone, rel=1e-5)
+    np.testing.assert_allclose(output_split, output_alone, rtol=1e-4, atol=1e-6)
+    for a, b in zip(alone.layers, split.layers):
+        for name in a.params:
+            assert b.params[name].dtype == b.grads[name].dtype == np.float32
+            np.testing.assert_allclose(b.grads[name], a.grads[name], rtol=1e-3, atol=1e-5)
 
 
 def test_a_part_normalized_with_its_own_statistics_would_be_caught():
@@ -134,6 +151,99 @@ def test_a_predict_inside_fit_hands_fit_its_replicas_back(monkeypatch):
     model.fit(X, T.argmax(axis=1), epochs=3, batchsize=64, verbose=0, threads=2, callbacks=[PredictEachEpoch()])
     assert steps == [64] + [64, 64] * 2          # after each predict, the next epoch splits again
     assert model._replicas is None
+
+
+class Saver(object):
+    """A callback that pickles and deep-copies the model in the middle of a split fit."""
+
+    def __init__(self):
+        self.copies = []
+
+    def on_epoch_end(self, model, epoch, logs):
+        assert model._replicas is not None                  # the fit is splitting right now
+        self.copies += [pickle.loads(pickle.dumps(model)), copy.deepcopy(model)]
+
+
+def test_a_model_pickled_or_copied_during_fit_leaves_the_replicas_behind():
+    X, T = batch(128)
+    model, saver = cnn(), Saver()
+    model.fit(X, T.argmax(axis=1), epochs=1, batchsize=64, verbose=0, threads=2, callbacks=[saver])
+    for twin in saver.copies:
+        assert twin._replicas is None and twin._replica_sets == {}
+        np.testing.assert_allclose(twin.predict_proba(X), model.predict_proba(X), rtol=1e-12)
+    assert len(pickle.dumps(saver.copies[0])) < 1.2 * len(pickle.dumps(model))
+
+
+class Halve:
+    """An activation function of one's own that keeps state between forward and backward."""
+
+    name = "halve"
+
+    def forward(self, X):
+        self.mask = X > 0
+        return np.where(self.mask, X, X / 2)
+
+    def backward(self, X, Y, dY):
+        return np.where(self.mask, dY, dY / 2)
+
+
+def test_an_activation_function_of_your_own_runs_on_one_thread():
+    assert can_split(cnn(extra=[Dense(6), Activation("leaky_relu")]))
+    assert not can_split(cnn(extra=[Dense(6), Activation(Halve())]))
+
+
+def test_a_hook_put_on_a_layer_by_a_callback_during_fit_is_honoured(monkeypatch):
+    from deeplearner import Callback
+    calls = []
+
+    class Hook(Callback):
+        def on_epoch_end(self, model, epoch, logs):
+            layer = model.layers[2]
+            own = layer.forward
+            layer.forward = lambda X, training=True: calls.append(len(X)) or own(X, training)
+
+    X, T = batch(128)
+    model = cnn()
+    model.fit(X, T.argmax(axis=1), epochs=2, batchsize=64, verbose=0, threads=2, callbacks=[Hook()])
+    assert calls[:2] == [64, 64]                  # epoch 2 ran on one thread, through the hook
+
+
+def _one_split_step_in_a_child(queue):
+    model = cnn()
+    queue.put(float(Replicas(model, 2, min_rows=1).train_step(*batch(10))[0]))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_makes_its_own_helper_threads():
+    Replicas(cnn(), 2, min_rows=1).train_step(*batch(10))     # the parent's helpers exist now
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_one_split_step_in_a_child, args=(queue,))
+    child.start()
+    child.join(60)
+    alive = child.is_alive()
+    if alive:
+        child.kill()
+    assert not alive and child.exitcode == 0 and np.isfinite(queue.get(timeout=5))
+
+
+def test_two_models_splitting_at_once_from_two_threads_both_finish():
+    errors = []
+
+    def train(seed):
+        try:
+            replicas = Replicas(cnn(seed=seed), 3, min_rows=1)
+            for step in range(30):
+                replicas.train_step(*batch(12, seed=step))
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=train, args=(seed,), daemon=True) for seed in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(thread.is_alive() for thread in threads) and not errors
 
 
 class MyDense(Dense):

@@ -154,6 +154,7 @@ tanh = Tanh()
 softmax = Softmax()
 
 ACTIVATIONS = {fn.name: fn for fn in (relu, leaky_relu, sigmoid, tanh, softmax)}
+_BUILTIN_TYPES = tuple(type(fn) for fn in ACTIVATIONS.values())
 
 
 class Activation(Layer):
@@ -166,7 +167,12 @@ class Activation(Layer):
         object with ``name``, ``forward(X)`` and ``backward(X, Y, dY)`` such as ``relu``.
     """
 
-    splits_batch = True   # a batch may be split between replicas (model/replicas.py)
+    @property
+    def splits_batch(self):
+        """Whether a batch may be split between replicas (model/replicas.py): for the built-in
+        functions, which keep nothing; a function object of your own is shared by every replica
+        and might keep state between forward and backward, so it runs on one thread."""
+        return type(self.fn) in _BUILTIN_TYPES
 
     def __init__(self, fn):
         super().__init__()

@@ -148,7 +148,9 @@ class Layer:
         """A copy for one part of a batch split between threads (deeplearner/model/replicas.py).
 
         It holds the same ``params`` and ``buffers`` arrays (the model points it at them before
-        each step) but its own ``grads``, and its forward keeps its own caches.
+        each step) but its own ``grads``. A cache that forward assigns anew (``self.X = X``)
+        is the replica's own; an array it reuses and writes in place would be shared, so a layer
+        with one overrides this method and gives each replica its own (BatchNorm does).
         """
         twin = copy.copy(self)
         twin.grads = {name: np.zeros_like(grad) for name, grad in self.grads.items()}

@@ -49,8 +49,10 @@ class Dropout(Layer):
 
         if self.split is None:
             self.mask = draw(X.shape)
-        else:   # part of a batch split between threads (model/replicas.py): the whole batch's mask, drawn once
-            self.mask = self.split.shared(lambda: draw((self.split.n, *X.shape[1:])))[self.split.rows]
+        else:   # part of a batch split between threads (model/replicas.py): part 0 draws the
+            # whole batch's mask, as one thread would, and each part takes its own rows of it
+            whole = self.split.shared(lambda: draw((self.split.n, *X.shape[1:])))
+            self.mask = whole[self.split.rows]
         return X * self.mask
 
     def backward(self, dY):

@@ -15,13 +15,17 @@ each take half of the batch run at once, on two cores. So a step with r parts go
        variance in forward, for dbeta and dgamma in backward. Dropout draws its mask for the
        whole batch once (``Split.shared``) and each part takes its rows
     4. the loss is a mean over the batch, so part k's loss and gradient are weighted by
-       n_k / n: the parts then add up to the whole batch's
+       n_k / n: the parts then add up to the whole batch's. The parts exchange their losses
+       too, so all of them see the same total: if it is not finite, every part stops before
+       backward (a part that went on alone would wait for the others' sums for ever)
     5. each layer's gradient is the sum of its replicas'; the optimizer steps once
 
 The step is the one-thread step, up to rounding: the sums are added in another order. Each
 exchange in step 3 waits for every part (a barrier), so the parts run side by side; an error
 in one part breaks the barrier, the others stop at their next exchange, and the error goes on.
-Inference splits the same way and exchanges nothing.
+Inference splits the same way and exchanges nothing. (The model's own layers do not run in a
+split step, so after a split fit their caches, ``layer.X`` or ``layer.cols``, hold an earlier
+batch's arrays, not the last one's.)
 
 Which models split: those with a Conv2D whose layers and loss are all deeplearner's own (a
 class of your own, even a subclass, might keep state or change its parameters in backward,
@@ -37,8 +41,9 @@ runs on one thread, as if the count were 1.
 import copy
 import functools
 import operator
+import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
@@ -55,10 +60,11 @@ def can_split(model):
 
 
 def _says_it_splits(obj):
-    """True if obj's own class (not a parent's) sets ``splits_batch = True``, as the built-ins do,
-    and no forward or backward of its own was put on the object (a timer, a debugging hook: it
-    would run for every replica at once, on the one object it belongs to)."""
-    return type(obj).__dict__.get("splits_batch", False) and not {"forward", "backward"} & vars(obj).keys()
+    """True if obj's own class (not a parent's) defines ``splits_batch`` and it is true, as for
+    the built-ins, and no forward or backward of its own was put on the object (a timer, a
+    debugging hook: it would run for every replica at once, on the one object it belongs to)."""
+    return ("splits_batch" in type(obj).__dict__ and obj.splits_batch
+            and not {"forward", "backward"} & vars(obj).keys())
 
 
 class Replicas:
@@ -69,7 +75,7 @@ class Replicas:
 
     def __init__(self, model, count, min_rows=MIN_ROWS):
         self.model, self.count, self.min_rows = model, count, min_rows
-        self.layers = [[layer.replica() for layer in model.layers] for _ in range(count)]
+        self.layers = [[_replica(layer) for layer in model.layers] for _ in range(count)]
         self.losses = [copy.copy(model.loss) for _ in range(count)]       # a loss keeps its last batch
 
     def train_step(self, X, T):
@@ -82,15 +88,16 @@ class Replicas:
         body = len(model._body)
 
         def step(k):
-            split, loss, rows = Split(group, k, parts[k], n), self.losses[k], parts[k]
+            rows, loss_fn = parts[k], self.losses[k]
+            split = Split(group, k, rows, n)
             layers = self._ready(k, split)[:body]
             output = X[rows]
             for layer in layers:
                 output = layer.forward(output, True)
             weight = (rows.stop - rows.start) / n                          # n_k / n
-            total_loss = split.total(loss.forward(output, T[rows]) * weight)   # every part learns the whole loss
+            total_loss = split.total(loss_fn.forward(output, T[rows]) * weight)   # every part learns the whole loss
             if np.isfinite(total_loss):            # else no part goes on, as on one thread
-                dY = loss.backward() * weight
+                dY = loss_fn.backward() * weight
                 for layer in reversed(layers):
                     dY = layer.backward(dY)
             return total_loss, output
@@ -135,6 +142,15 @@ class Replicas:
         for layers in self.layers:
             for twin in layers:
                 twin.split = None          # no barrier outlives its step
+
+
+def _replica(layer):
+    """``layer.replica()``, without a forward or backward put on the layer object itself (a hook
+    while the replicas were made): the replica runs its class's own."""
+    twin = layer.replica()
+    for name in ("forward", "backward"):
+        vars(twin).pop(name, None)
+    return twin
 
 
 class Split:
@@ -208,12 +224,20 @@ def _run(work, parts, group):
                 group.barrier.abort()      # the others raise BrokenBarrierError at their next exchange
             raise
 
-    futures = [_helpers(parts - 1).submit(guarded, k) for k in range(1, parts)]
+    futures = _submit(guarded, parts)
     results, errors = [None] * parts, []
     try:
         results[0] = guarded(0)
     except BaseException as error:         # KeyboardInterrupt too: helpers must stop first
         errors.append(error)
+    while True:
+        try:
+            wait(futures)
+            break
+        except BaseException as error:     # a Ctrl-C while waiting: still wait, the parts stop soon
+            errors.append(error)
+            if group is not None:
+                group.barrier.abort()
     for k, future in enumerate(futures, start=1):
         try:
             results[k] = future.result()
@@ -227,10 +251,24 @@ def _run(work, parts, group):
 _pool, _pool_size, _pool_lock = None, 0, threading.Lock()
 
 
-def _helpers(n):
-    """The helper threads, at least ``n`` of them: made once, on first use, and kept for the process."""
+def _submit(work, parts):
+    """work(1) .. work(parts - 1) on the helper threads, submitted together: a step's parts are
+    side by side in the queue, so two models splitting at once from two threads of a program
+    never hold a helper each while waiting for the other's (each step needs parts - 1 at once)."""
     global _pool, _pool_size
     with _pool_lock:
-        if _pool_size < n:
-            _pool, _pool_size = ThreadPoolExecutor(max_workers=n, thread_name_prefix="deeplearner-part"), n
-        return _pool
+        if _pool_size < parts - 1:         # a larger pool for more parts; the old one finishes its work
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool, _pool_size = ThreadPoolExecutor(parts - 1, thread_name_prefix="deeplearner-part"), parts - 1
+        return [_pool.submit(work, k) for k in range(1, parts)]
+
+
+def _forget_pool():
+    """In a child made by os.fork: the helper threads stayed in the parent, so make new ones."""
+    global _pool, _pool_size, _pool_lock
+    _pool, _pool_size, _pool_lock = None, 0, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):      # not on Windows, which does not fork
+    os.register_at_fork(after_in_child=_forget_pool)

@@ -140,7 +140,7 @@ class Sequential:
     # ---------------------------------------------------------------- one step of training
     def _forward(self, X, training, layers):
         """X : (batch, input_dim) -> output of the last of ``layers`` (the first len(layers) of the model)."""
-        if not training and self._replicas is not None:
+        if not training and self._replicas is not None and can_split(self):
             return self._replicas.forward(X, len(layers))
         for layer in layers:
             X = layer.forward(X, training)
@@ -164,7 +164,7 @@ class Sequential:
         """
         if not self._layers_checked:
             return guards.checked_step(self, self._step, X, T)
-        if self._replicas is not None:
+        if self._replicas is not None and can_split(self):   # again: a callback may have put a hook on a layer
             return self._replicas.train_step(X, T)   # the same step, the batch split between threads
         return self._step(X, T)
 
@@ -177,6 +177,13 @@ class Sequential:
         if count > 1 and count not in self._replica_sets:
             self._replica_sets[count] = Replicas(self, count)
         self._replicas = self._replica_sets.get(count)
+
+    def __getstate__(self):
+        """For pickle and deepcopy: the replicas of a call in progress (a callback saving the
+        model during fit) stay behind; the copy is the model, ready for a call of its own."""
+        state = dict(vars(self))
+        state["_replicas"], state["_replica_sets"] = None, {}
+        return state
 
     @contextlib.contextmanager
     def _threads(self, threads, key):
