@@ -139,7 +139,7 @@ class BatchNorm(Layer):
         # its rows: the sums over the batch are totals over every part, so each normalizes
         # with the whole batch's mu and var, exactly as one thread would.
         total = (lambda partial: partial) if self.split is None else self.split.total
-        M = (len(X3) if self.split is None else self.split.n) * X3.shape[2]   # values per channel
+        M = self._values_per_channel(X3)
         if M < 2:
             raise ValueError(f"BatchNorm: training needs at least 2 samples per batch to estimate a variance "
                              f"(at least 2 values per channel), received a batch of {len(X)}. Use a larger "
@@ -160,6 +160,10 @@ class BatchNorm(Layer):
         Y += beta[:, None]                                  # in place: no second array
         return Y.reshape(X.shape)
 
+    def _values_per_channel(self, A3):
+        """M for A3 of shape (batch, C, L): batch * L, with the whole batch's rows when it is split."""
+        return (len(A3) if self.split is None else self.split.n) * A3.shape[2]
+
     def _update_running_statistics(self, mu, var):
         """In place, so anything holding these arrays sees the change."""
         m, running_mean, running_var = self.momentum, self.running_mean, self.running_var
@@ -176,7 +180,7 @@ class BatchNorm(Layer):
                                "X_hat to back-propagate through.")
         X_hat = self.X_hat                                                 # (batch, C, L)
         dY3 = dY.reshape(X_hat.shape)                                      # (batch, C, L), a view
-        M = (len(X_hat) if self.split is None else self.split.n) * X_hat.shape[2]
+        M = self._values_per_channel(X_hat)
         dbeta = channel_sums(dY3, out=self.grads["beta"])            # (C,); plain: dY3.sum(axis=(0, 2))
         dgamma = channel_dots(dY3, X_hat, out=self.grads["gamma"])   # (C,); plain: (dY3 * X_hat).sum(axis=(0, 2))
         if self.split is not None:
