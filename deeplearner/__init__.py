@@ -12,7 +12,7 @@ Read the source top to bottom: each file holds one idea (dense.py, batchnorm.py,
 """
 
 from . import initializers  # noqa: F401  (deeplearner.initializers.HeNormal after a plain import deeplearner)
-from .callbacks import Callback, EarlyStopping
+from .callbacks import BackupAndRestore, Callback, CSVLogger, EarlyStopping, ModelCheckpoint, TensorBoard
 from .export import to_onnx   # imports the onnx package only when called
 from .gradcheck import gradcheck
 from .layers import Activation, BatchNorm, Dense, Dropout, Layer, leaky_relu, relu, sigmoid, softmax, tanh
@@ -35,4 +35,5 @@ __all__ = [
     "Loss", "CrossEntropyForSoftMax", "MeanSquaredError", "gradcheck",
     "Callback", "EarlyStopping", "TrainingDivergedError", "TrainingWarning", "load_model", "to_onnx",
     "LayerMonitor", "StepDecay", "ExponentialDecay", "ReduceLROnPlateau",
+    "ModelCheckpoint", "CSVLogger", "TensorBoard", "BackupAndRestore",
 ]
