@@ -21,7 +21,9 @@ from .losses import CrossEntropyForSoftMax, Loss, MeanSquaredError
 from .model import Sequential, load_model
 from .model.diagnostics import TrainingWarning
 from .monitor import LayerMonitor
-from .optimizers import SGD, Adam, Optimizer, RMSprop
+from .optimizers import SGD, Adam, AdamW, Optimizer, RMSprop
+from . import regularizers  # noqa: F401  (deeplearner.regularizers.total_penalty)
+from .regularizers import L2
 from .safety import TrainingDivergedError
 from .schedules import ExponentialDecay, ReduceLROnPlateau, StepDecay
 
@@ -31,7 +33,7 @@ __all__ = [
     "Layer", "Dense", "Activation", "Dropout", "BatchNorm",
     "Conv2D", "MaxPool2D", "AvgPool2D", "Flatten",
     "relu", "leaky_relu", "sigmoid", "tanh", "softmax",
-    "Sequential", "Optimizer", "SGD", "Adam", "RMSprop",
+    "Sequential", "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "L2",
     "Loss", "CrossEntropyForSoftMax", "MeanSquaredError", "gradcheck",
     "Callback", "EarlyStopping", "TrainingDivergedError", "TrainingWarning", "load_model", "to_onnx",
     "LayerMonitor", "StepDecay", "ExponentialDecay", "ReduceLROnPlateau",
