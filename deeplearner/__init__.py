@@ -15,8 +15,10 @@ from . import initializers  # noqa: F401  (deeplearner.initializers.HeNormal aft
 from .callbacks import BackupAndRestore, Callback, CSVLogger, EarlyStopping, ModelCheckpoint, TensorBoard
 from .export import to_onnx   # imports the onnx package only when called
 from .gradcheck import gradcheck
+from .inference import fold_batchnorm, recompute_batchnorm_statistics
 from .layers import Activation, BatchNorm, Dense, Dropout, Layer, leaky_relu, relu, sigmoid, softmax, tanh
 from .layers import AvgPool2D, Conv2D, Flatten, MaxPool2D
+from .layers import GroupNorm, InstanceNorm, LayerNorm
 from .losses import CrossEntropyForSoftMax, Loss, MeanSquaredError
 from .model import Sequential, load_model
 from .model.diagnostics import TrainingWarning
@@ -32,10 +34,12 @@ __version__ = "0.1.0"   # written only here: pyproject.toml reads it (setuptools
 __all__ = [
     "Layer", "Dense", "Activation", "Dropout", "BatchNorm",
     "Conv2D", "MaxPool2D", "AvgPool2D", "Flatten",
+    "LayerNorm", "GroupNorm", "InstanceNorm",
     "relu", "leaky_relu", "sigmoid", "tanh", "softmax",
     "Sequential", "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "L2",
     "Loss", "CrossEntropyForSoftMax", "MeanSquaredError", "gradcheck",
     "Callback", "EarlyStopping", "TrainingDivergedError", "TrainingWarning", "load_model", "to_onnx",
+    "recompute_batchnorm_statistics", "fold_batchnorm",
     "LayerMonitor", "StepDecay", "ExponentialDecay", "ReduceLROnPlateau",
     "ModelCheckpoint", "CSVLogger", "TensorBoard", "BackupAndRestore",
 ]
