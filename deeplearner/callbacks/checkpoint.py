@@ -12,7 +12,7 @@ import string
 
 from .base import Callback
 from .monitoring import check_logged, check_monitor, improved, worst
-from .paths import check_file
+from .paths import as_path, check_file
 
 
 class ModelCheckpoint(Callback):
@@ -45,6 +45,7 @@ class ModelCheckpoint(Callback):
         if not isinstance(save_best_only, bool):
             raise ValueError(f"ModelCheckpoint: save_best_only must be True or False, received "
                              f"save_best_only={save_best_only!r}.")
+        as_path("ModelCheckpoint", "filepath", filepath)
         self.filepath, self.monitor, self.save_best_only = filepath, monitor, save_best_only
         self.best, self.saved = worst(self.mode), []
 

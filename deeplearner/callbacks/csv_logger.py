@@ -16,7 +16,7 @@ import csv
 import os
 
 from .base import Callback
-from .paths import check_file
+from .paths import as_path, check_file
 
 
 class CSVLogger(Callback):
@@ -44,6 +44,7 @@ class CSVLogger(Callback):
     """
 
     def __init__(self, filename, separator=",", append=False):
+        as_path("CSVLogger", "filename", filename)
         if not isinstance(separator, str) or len(separator) != 1 or separator in "\r\n\"":
             raise ValueError(f"CSVLogger: separator must be one character such as ',' or ';', received "
                              f"separator={separator!r}.")

@@ -11,7 +11,8 @@ Each function raises an error that names the callback, the argument, the path an
 import os
 
 
-def _as_path(owner, argument, path):
+def as_path(owner, argument, path):
+    """``path`` as a str; a TypeError for anything that is not a str or os.PathLike."""
     # os.path would take an int as a file descriptor, and fail on None with a message about stat().
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"{owner}: {argument} must be a str or os.PathLike, received {argument}={path!r}.")
@@ -25,7 +26,7 @@ def check_file(owner, argument, path, replaced=True):
     ``path`` (as ``model.save`` does), so the folder itself must be writable. Without it the
     file is only opened and appended to, which needs the file (if it exists) to be writable.
     """
-    path = _as_path(owner, argument, path)
+    path = as_path(owner, argument, path)
     if os.path.isdir(path):
         raise IsADirectoryError(f"{owner}: {argument}={path!r} is a directory, where a file should be. "
                                 f"Name a file inside it, e.g. {os.path.join(path, 'name')!r}.")
@@ -48,7 +49,7 @@ def check_file(owner, argument, path, replaced=True):
 
 def check_folder(owner, argument, path):
     """Return ``path`` (a str) as a writable folder, creating it (and its parents) if missing."""
-    path = _as_path(owner, argument, path)
+    path = as_path(owner, argument, path)
     if os.path.exists(path) and not os.path.isdir(path):
         raise NotADirectoryError(f"{owner}: {argument}={path!r} is a file, where a folder should be. "
                                  f"Choose another path, or remove the file.")

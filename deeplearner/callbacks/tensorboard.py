@@ -27,7 +27,7 @@ import os
 import numpy as np
 
 from .base import Callback
-from .paths import check_folder
+from .paths import as_path, check_folder
 
 INSTALL = 'pip install "deeplearner[tensorboard]"'
 EPOCH_TAGS = {"loss": ("train", "epoch_loss"), "accuracy": ("train", "epoch_accuracy"),
@@ -58,6 +58,7 @@ class TensorBoard(Callback):
 
     def __init__(self, log_dir="logs", monitor=None):
         self._SummaryWriter = _summary_writer()   # a missing tensorboardX is reported here, at once
+        as_path("TensorBoard", "log_dir", log_dir)
         if monitor is not None and not (hasattr(monitor, "steps") and hasattr(monitor, "outputs")):
             raise TypeError(f"TensorBoard: monitor must be a deeplearner.LayerMonitor, received {monitor!r}.")
         self.log_dir, self.monitor = log_dir, monitor
