@@ -159,8 +159,8 @@ class GroupNorm(Layer):
             # Plain: Y = gamma (X - mu) s + beta. s gamma_c is one number per (sample, channel),
             # so for images one multiplication of the large array does both.
             Y = np.multiply(centered4, inv_std[:, :, None, None] * gamma, out=centered4)
-        Y += self.params["beta"].reshape(G, per_group, 1)            # in place: no second array
-        return Y.reshape(X.shape)
+        Y += self.params["beta"].reshape(G, per_group, 1)            # (G, C/G, 1) broadcast, in place
+        return Y.reshape(X.shape)                                    # back to X's shape
 
     def backward(self, dY):
         """dY : ndarray of X's shape -> dX of the same shape (None if ``needs_input_grad`` is False)."""
@@ -177,15 +177,15 @@ class GroupNorm(Layer):
             return None   # the model's first layer: nothing reads the gradient for the data
         gamma = self.params["gamma"].reshape(G, per_group, 1)        # (G, C/G, 1)
         dX = dY.reshape(X_hat.shape) * gamma                         # dx_hat: (batch, G, C/G, L), returned as dX
-        dX_g, X_hat_g = dX.reshape(batch * G, M), X_hat.reshape(batch * G, M)   # one row per (sample, group)
+        dX_g, X_hat_g = dX.reshape(batch * G, M), X_hat.reshape(batch * G, M)   # (batch G, M): a row per group
         a = dX_g @ np.ones(M, dtype=dX.dtype) / M                    # (batch G,): plain: dX_g.mean(axis=1)
         b = np.einsum("rm,rm->r", dX_g, X_hat_g) / M                 # (batch G,): plain: (dX_g * X_hat_g).mean(1)
         # dX = s (dx_hat - a - x_hat b), inside dX: x_hat b + a goes to a kept array, not a new one.
         correction = np.multiply(X_hat_g, b[:, None], out=self._kept("_correction_buffer", X_hat_g))
         correction += a[:, None]
         dX_g -= correction
-        dX_g *= self.inv_std.reshape(-1, 1)                          # times s, one per row
-        return dX.reshape(dY.shape)
+        dX_g *= self.inv_std.reshape(-1, 1)                          # (batch G, 1): times s, one per row
+        return dX.reshape(dY.shape)                                  # back to dY's shape
 
     def _kept(self, name, like):
         """An array of ``like``'s shape and dtype kept on the layer as ``name``, made anew only when they change.
@@ -261,7 +261,7 @@ class InstanceNorm(GroupNorm):
     splits_batch = True   # a batch may be split between replicas (model/replicas.py)
 
     def __init__(self, eps=1e-5):
-        Layer.__init__(self)
+        Layer.__init__(self)     # not GroupNorm's, which needs groups and whose messages say "GroupNorm"
         self.eps = check_real("InstanceNorm", "eps", eps, 0, low_open=True, hint=" The usual value is 1e-5.")
         self.groups = None       # one per channel: known at build
         self.X_hat = None

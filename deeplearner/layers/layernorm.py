@@ -42,10 +42,11 @@ class LayerNorm(GroupNorm):
     BatchNorm's statistics are one feature's over the batch; these are one sample's over its
     features. So nothing depends on the other samples of the batch: there are no running
     statistics, training and inference (``training=False``) compute the same thing, and a batch
-    of one sample works. This is why transformers and recurrent networks use it.
+    of one sample works: what recurrent networks (Ba et al.'s case) and transformers need.
 
-    Backward, step by step, given dy_i = dL/dy_i; every sum over i runs over the sample's n
-    values (in BatchNorm: over the batch)::
+    Backward, step by step, given dy_i = dL/dy_i. The parameters serve every sample, so their
+    gradients add up over the batch (step 1); every sum over i runs over the sample's n values
+    (in BatchNorm: over the batch)::
 
         1. dbeta_i  = sum over the batch of dy_i        dgamma_i = sum over the batch of dy_i x_hat_i
         2. dx_hat_i = gamma_i dy_i
@@ -68,7 +69,7 @@ class LayerNorm(GroupNorm):
     splits_batch = True   # a batch may be split between replicas (model/replicas.py)
 
     def __init__(self, eps=1e-5):
-        Layer.__init__(self)
+        Layer.__init__(self)     # not GroupNorm's, which needs groups and whose messages say "GroupNorm"
         self.eps = check_real("LayerNorm", "eps", eps, 0, low_open=True, hint=" The usual value is 1e-5.")
         self.groups = 1
         self.X_hat = None   # the normalized input of the last training forward, for backward
@@ -77,7 +78,7 @@ class LayerNorm(GroupNorm):
         return {"eps": self.eps}
 
     def build(self, input_shape, rng, dtype):
-        Layer.build(self, input_shape, rng, dtype)
+        Layer.build(self, input_shape, rng, dtype)   # GroupNorm.build takes images only
         if isinstance(input_shape, numbers.Integral):
             channels, values_per_channel = int(input_shape), 1               # rows: (batch, n)
         elif len(input_shape) == 3:
