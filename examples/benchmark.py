@@ -5,7 +5,7 @@
     python examples/benchmark.py --json results.json   # also write every number as JSON
     python examples/benchmark.py --threads             # also fit's BLAS threads, idle and busy
 
-The workload (issue 4): Dense(100)-BN-relu-Dense(50)-BN-relu-Dense(10)-BN-softmax on 400 features,
+The workload, the seed's network: Dense(100)-BN-relu-Dense(50)-BN-relu-Dense(10)-BN-softmax on 400 features,
 SGD(learning_rate=0.1, momentum=0.9), 4000 training rows in batches of 1000, and one validation
 pass over 1000 rows per epoch. deeplearner runs its full ``fit`` (verbose=0, validation on) in
 float32 and float64; when PyTorch is installed, the same network and loop run in eager mode on
@@ -152,7 +152,7 @@ def gemm_contestant(dtype, n_rows, n_valid, batchsize, hidden=HIDDEN, textbook=F
     """Only the matrix products fit performs: forward, dW and dX (none for the first layer).
 
     ``textbook=True`` adds the first layer's dX, which back-propagation as usually written
-    computes and fit skips: that is the "GEMMs alone" of issue 4 (about 5 ms in float32).
+    computes and fit skips: that is the "GEMMs alone" of the targets (about 5 ms in float32).
     """
     rng = np.random.default_rng(0)
     widths = (N_FEATURES, *hidden, N_CLASSES)
@@ -439,7 +439,7 @@ def main(argv=None):
         results["threads"] = benchmark_threads.run(quick, args.rounds, settle)
 
     results["targets"] = check_targets(results)
-    for workload, study in results.get("threads", {}).items():      # issue 13's, from the thread study
+    for workload, study in results.get("threads", {}).items():      # the thread targets, from the thread study
         for condition, c in study["conditions"].items():
             results["targets"].append({"what": f"automatic threads, {condition}, {workload}",
                                        "value": c["automatic_over_best"], "limit": c["target"], "met": c["met"]})

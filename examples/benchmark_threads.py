@@ -12,7 +12,7 @@ so the automatic runs pay for their probing from the start; in a longer fit that
 to nothing. The settings alternate in a rotating order, and the figures are medians over
 rounds, in ms per epoch.
 
-The targets (issue 13): automatic within 1.2x of the best fixed count with the busy process, and
+The targets: automatic within 1.2x of the best fixed count with the busy process, and
 within 1.1x of it on the quiet machine. "Quiet" means no competitor of ours: on a shared machine
 other people's processes still run, and the script reports the share of CPU they took.
 """
