@@ -288,7 +288,7 @@ def print_times(title, results, rows):
 
 
 def check_targets(results):
-    """The issue's targets that this run measured, each with its value, limit and verdict."""
+    """The performance targets that this run measured, each with its value, limit and verdict."""
     wanted = [("batch_1000", "float32: deeplearner / pytorch", 1.0, "float32, batch 1000, vs PyTorch"),
               ("batch_1000", "float32: deeplearner / textbook GEMMs", 2.0, "float32, batch 1000, vs textbook GEMMs"),
               ("batch_1000", "float32: deeplearner / GEMM only", 2.0, "float32, batch 1000, vs fit's own GEMMs"),
@@ -430,7 +430,7 @@ def main(argv=None):
               f"output (one layer's activations for every row at once would be "
               f"{predicting['one_layer_of_activations_mb']:.0f} MB)")
 
-    if not args.no_cnn:                # the images issue's CNN against PyTorch, with a layer breakdown
+    if not args.no_cnn:                # the CNN of the docs' Images page against PyTorch, with a layer breakdown
         import benchmark_cnn
         results.update(benchmark_cnn.run(quick, args.rounds, torch, settle))
 
@@ -444,7 +444,7 @@ def main(argv=None):
             results["targets"].append({"what": f"automatic threads, {condition}, {workload}",
                                        "value": c["automatic_over_best"], "limit": c["target"], "met": c["met"]})
     if results["targets"]:
-        print("\ntargets of issues 4 and 13 (ratios of medians measured in this run)")
+        print("\nperformance targets (ratios of medians measured in this run)")
         for target in results["targets"]:
             print(f"  {target['what']:44s} {target['value']:5.2f}x  (at most {target['limit']}x)  "
                   f"{'met' if target['met'] else 'NOT MET'}")

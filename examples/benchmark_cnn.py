@@ -1,4 +1,4 @@
-"""The CNN workload of the images issue: deeplearner's fit against PyTorch's eager CPU loop.
+"""The CNN workload of the docs' Images page: deeplearner's fit against PyTorch's eager CPU loop.
 
     python examples/benchmark_cnn.py                 # batch 100 and 32, a layer-by-layer breakdown
     python examples/benchmark_cnn.py --quick         # a smoke test, seconds
@@ -38,7 +38,7 @@ from benchmark import (SETTLE_SECONDS, load_torch, make_data, measure, print_tim
                        torch_trainer, warn_if_busy)
 
 IMAGE = (1, 20, 20)
-TARGETS = {100: 1.25, 32: 1.0}   # the issue's limits: deeplearner / PyTorch, ms per epoch
+TARGETS = {100: 1.25, 32: 1.0}   # the targets: deeplearner / PyTorch, ms per epoch
 
 
 def image_data(n_rows, seed=0):
