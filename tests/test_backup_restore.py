@@ -100,6 +100,8 @@ def test_a_run_killed_and_started_again_ends_bit_for_bit_as_an_uninterrupted_run
     assert not (broken / "final.npz").exists()
     backup = sorted(os.listdir(broken / "backup"))
     assert backup == [f"model-{resumed_from}.npz", "state.npz"]          # only the last finished epoch's model
+    finished = 3 if kill_at[0] == "epoch_end" else 2                     # rows fsync'd before the kill
+    assert len((broken / "log.csv").read_text().splitlines()) == 1 + finished
 
     again = run(broken, schedule)
     assert again.returncode == 0, again.stderr
