@@ -15,11 +15,17 @@ import math
 
 import numpy as np
 
+from .registry import add as register
 from .validation import check_real
 
 
 class Optimizer:
     """Base class: subclasses define ``_apply(param, grad, slots)``, changing ``param`` in place."""
+
+    def __init_subclass__(cls, **kwargs):
+        """Defining a subclass registers it, so that ``load_model`` finds the built-in ones by name."""
+        super().__init_subclass__(**kwargs)
+        register(cls)
 
     def __init__(self, learning_rate):
         self.learning_rate = check_real(type(self).__name__, "learning_rate", learning_rate, 0, math.inf,

@@ -5,7 +5,7 @@ import pytest
 
 from deeplearner import (SGD, Activation, BatchNorm, Callback, CrossEntropyForSoftMax, Dense, EarlyStopping,
                          MeanSquaredError, Sequential, gradcheck, relu)
-from deeplearner.progress import ProgressReporter
+from deeplearner.model.progress import ProgressReporter
 
 rng = np.random.default_rng(0)
 X = rng.normal(size=(30, 4))

@@ -16,8 +16,8 @@ import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from deeplearner import SGD, Activation, Callback, CrossEntropyForSoftMax, Dense, Layer, Sequential
-from deeplearner.model import threads
-from deeplearner.model.threads import ThreadChooser, candidates
+from deeplearner.parallel import threads
+from deeplearner.parallel.threads import ThreadChooser, candidates
 
 MOST = max((lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"), default=1)
 needs_threads = pytest.mark.skipif(MOST < 2, reason="BLAS runs one thread here: nothing to choose")

@@ -90,8 +90,6 @@ class Conv2D(Layer):
     4. The padding is no input: dX = dXp[:, :, top : top + h, left : left + w].
     """
 
-    splits_batch = True   # a batch may be split between replicas (model/replicas.py)
-
     def __init__(self, filters, kernel_size, stride=1, padding=0, init="he_normal"):
         super().__init__()
         if isinstance(filters, bool) or not isinstance(filters, numbers.Integral) or filters < 1:

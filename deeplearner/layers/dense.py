@@ -43,8 +43,6 @@ class Dense(Layer):
     ``predict`` leaves no reference to the caller's array behind, and backward then refuses to run.
     """
 
-    splits_batch = True   # a batch may be split between replicas (model/replicas.py)
-
     def __init__(self, units, init="glorot_uniform"):
         super().__init__()
         self.units = check_real("Dense", "units", units, 1, integer=True, hint=" Example: Dense(100).")

@@ -104,8 +104,6 @@ class MaxPool2D(_Pool2D):
     that window gets gradient: NaN equals nothing, not even the maximum.)
     """
 
-    splits_batch = True   # a batch may be split between replicas (model/replicas.py)
-
     def forward(self, X, training=True):
         """X : ndarray of shape (batch, C, h, w) -> Y : ndarray of shape (batch, C, h_out, w_out)."""
         # Plain: Y = max over (p, q) of self._at(X, p, q). The maximum of a window is the largest
@@ -174,8 +172,6 @@ class AvgPool2D(_Pool2D):
     summed over the windows a pixel is in (one, unless stride < pool_size; none for the rows
     and columns that no window reaches, whose gradient is 0).
     """
-
-    splits_batch = True   # a batch may be split between replicas (model/replicas.py)
 
     def forward(self, X, training=True):
         """X : ndarray of shape (batch, C, h, w) -> Y : ndarray of shape (batch, C, h_out, w_out)."""

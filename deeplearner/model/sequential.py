@@ -1,8 +1,8 @@
 """Sequential: a stack of layers trained by one optimizer on one loss."""
 
-import contextlib
 import difflib
 import html
+import inspect
 import math
 import numbers
 
@@ -11,13 +11,12 @@ import numpy as np
 from ..layers import compat
 from ..layers.activations import Activation, Softmax
 from ..layers.base import ShapeError, as_layer_shape, as_tuple
-from ..targets import encode
+from ..parallel import check_threads, workers
+from ..safeguards.first_step import FirstStepChecks
 from ..validation import check_input_shape, check_positive_int, check_X, check_y
-from . import guards
-from .saving import save_model
+from .step import forward, forward_backward
 from .summary import count_params, summary_html, summary_text
-from .replicas import Replicas, can_split
-from .threads import FixedThreads, blas_threads, check_threads
+from .targets import encode
 from .training import train
 
 
@@ -50,11 +49,15 @@ class Sequential:
         The label each output unit stands for, learned by the first ``fit``; None for regression.
     history_ : dict of str -> list of float
         Per-epoch metrics of the last ``fit`` (the same dict ``fit`` returns).
+    body : list of Layer
+        The layers a training step runs: all of them, but the final softmax when the loss takes
+        the logits (``CrossEntropyForSoftMax`` fuses the two: dL/dZ = (P - T) / batch).
+    checked : bool
+        Whether a first training step has checked what every layer returns
+        (deeplearner/safeguards/first_step.py); until then each step checks.
     """
 
     predict_batchsize = 8192   # rows per chunk in evaluate/predict: bounded memory on any input size
-    _replicas = None           # see __init__; a class default too, for a model pickled before it existed
-    automatic_threads_chunks = 8   # evaluate/predict choose threads from this many chunks on
 
     def __init__(self, layers, optimizer, loss, input_shape=None, seed=None, dtype=np.float64, *,
                  input_dim=None):
@@ -86,10 +89,7 @@ class Sequential:
         self.optimizer, self.loss, self.seed = optimizer, loss, seed
         self.classes_ = None
         self.history_ = None
-        self._thread_choosers = {}   # what fit and predict learned about BLAS threads (threads.py)
-        self._layers_checked = False   # set by the first training step, see guards.py
-        self._replicas = None          # while fit or predict splits batches between threads (replicas.py)
-        self._replica_sets = {}        # the replicas made during the current call, by thread count
+        self.checked = False
         self._build()
 
     @property
@@ -118,7 +118,7 @@ class Sequential:
 
         # With a fused loss the model trains on the logits: it runs every layer but the final
         # softmax, and back-propagation starts from the loss's dL/dZ = (P - T) / batch.
-        self._body = self.layers
+        self.body = self.layers
         if getattr(self.loss, "takes_logits", False):
             last = self.layers[-1]
             if not (isinstance(last, Activation) and isinstance(last.fn, Softmax)):
@@ -128,7 +128,7 @@ class Sequential:
             if self.n_outputs < 2:
                 raise ValueError(f"Sequential: {type(self.loss).__name__} needs at least 2 output units, the "
                                  f"model has {self.n_outputs}. Use Dense(n_classes) before the softmax.")
-            self._body = self.layers[:-1]
+            self.body = self.layers[:-1]
 
         # Nothing reads the gradient for the data, so the first layer may skip computing it
         # (for Dense: one GEMM less per step). gradcheck turns it back on to check it. Every
@@ -138,16 +138,12 @@ class Sequential:
                 layer.needs_input_grad = position > 0
 
     # ---------------------------------------------------------------- one step of training
-    def _forward(self, X, training, layers):
-        """X : (batch, input_dim) -> output of the last of ``layers`` (the first len(layers) of the model)."""
-        if not training and self._replicas is not None and can_split(self):
-            return self._replicas.forward(X, len(layers))
-        for layer in layers:
-            X = layer.forward(X, training)
-        return X
+    def parameters(self):
+        """The trainable arrays and their gradients, as two dicts keyed "layer_index.name".
 
-    def _parameters(self):
-        """The trainable arrays and their gradients, as two dicts keyed "layer_index.name"."""
+        What the optimizer receives: ``optimizer.step(*model.parameters())``. A frozen layer's
+        (``trainable = False``) are left out.
+        """
         params, grads = {}, {}
         for i, layer in enumerate(self.layers):
             if compat.is_trainable(layer):
@@ -156,62 +152,34 @@ class Sequential:
                     grads[f"{i}.{name}"] = layer.grads[name]
         return params, grads
 
-    def _train_step(self, X, T):
-        """Forward, loss, backward, optimizer step. Returns (loss, output of the body).
+    def gradients(self, X, T, split=None):
+        """Forward in training mode, loss, backward on one batch: ``(loss, output, dX)``; no step.
 
-        The model's first step also checks what each layer returns (guards.py), so a layer of
-        your own that returns the wrong shape is named at once; later steps skip the check.
+        The one training step (step.py), for the model: every layer's ``grads`` is filled. X is
+        checked and T encoded already (``compute_gradients`` takes labels). The first call also
+        checks what each layer returns (deeplearner/safeguards/first_step.py), so a layer of
+        your own that returns the wrong shape is named at once; later calls skip the check.
+
+        ``split``: None to run the batch here, or what ``deeplearner.parallel`` hands ``fit``
+        to run its parts on several threads (``split.forward_backward(X, T)``, the same step).
         """
-        if not self._layers_checked:
-            return guards.checked_step(self, self._step, X, T)
-        if self._replicas is not None and can_split(self):   # again: a callback may have put a hook on a layer
-            return self._replicas.train_step(X, T)   # the same step, the batch split between threads
-        return self._step(X, T)
+        if not self.checked:
+            result = forward_backward(self.body, self.loss, X, T, watch=FirstStepChecks(self))
+            self.checked = bool(np.isfinite(result[0]))   # a NaN loss skipped backward: check next time
+            return result
+        if split is not None:
+            return split.forward_backward(X, T)
+        return forward_backward(self.body, self.loss, X, T)
 
-    def _split_between(self, count):
-        """From now on, split each batch between ``count`` threads (1: not at all; see replicas.py).
+    def train_step(self, X, T, split=None):
+        """One optimizer step on one batch: ``gradients``, then the optimizer. Returns ``(loss, output)``.
 
-        The replicas are kept for each count until the call ends, so that a switch back does
-        not make them again (and their arrays stay warm).
+        What ``fit`` runs for every batch. When the loss is not finite nothing is changed, and
+        ``fit`` decides what to do. ``split`` as in ``gradients``.
         """
-        if count > 1 and count not in self._replica_sets:
-            self._replica_sets[count] = Replicas(self, count)
-        self._replicas = self._replica_sets.get(count)
-
-    def __getstate__(self):
-        """For pickle and deepcopy: the replicas of a call in progress (a callback saving the
-        model during fit) stay behind; the copy is the model, ready for a call of its own."""
-        state = dict(vars(self))
-        state["_replicas"], state["_replica_sets"] = None, {}
-        return state
-
-    @contextlib.contextmanager
-    def _threads(self, threads, key):
-        """The thread choice (threads.py) for fit, evaluate or predict: BLAS threads, or for a
-        model that splits its batches (replicas.py) as many parts, each on one BLAS thread.
-
-        On exit the replicas of the call are dropped, and those of an outer call (fit, whose
-        callback called predict) are in force again.
-        """
-        split = self._split_between if can_split(self) else None
-        outer = self._replicas, getattr(self, "_replica_sets", {})   # getattr: a model pickled before
-        self._replica_sets = {}
-        try:
-            with blas_threads(threads, self._thread_choosers, key, split) as timer:
-                yield timer
-        finally:
-            self._replicas, self._replica_sets = outer
-
-    def _step(self, X, T):
-        """The step itself, unchecked."""
-        output = self._forward(X, True, self._body)
-        loss = self.loss.forward(output, T)
-        if not np.isfinite(loss):
-            return loss, output            # fit decides what to do; nothing was changed yet
-        dY = self.loss.backward()
-        for layer in reversed(self._body):
-            dY = layer.backward(dY)        # built-in layers fill layer.grads
-        self.optimizer.step(*self._parameters())
+        loss, output, _ = self.gradients(X, T, split)
+        if np.isfinite(loss):
+            self.optimizer.step(*self.parameters())
         return loss, output
 
     def compute_loss(self, X, y, training=True):
@@ -222,7 +190,7 @@ class Sequential:
         differentiates this function numerically.
         """
         X, T, _ = self._check_data(X, y, learn=True)
-        return self.loss.forward(self._forward(X, training, self._body), T)
+        return self.loss.forward(forward(self.body, X, training), T)
 
     def compute_gradients(self, X, y):
         """Forward in training mode, loss, backward: return ``(loss, dX)`` and fill every layer's grads.
@@ -231,11 +199,8 @@ class Sequential:
         dX (of X's shape) is None when the first layer skips it (``needs_input_grad`` is False).
         """
         X, T, _ = self._check_data(X, y, learn=True)
-        loss = self.loss.forward(self._forward(X, True, self._body), T)
-        dY = self.loss.backward()
-        for layer in reversed(self._body):
-            dY = layer.backward(dY)
-        return loss, dY
+        loss, _, dX = self.gradients(X, T)
+        return loss, dX
 
     def train_on_batch(self, X, y):
         """Run one optimizer step on the batch (X, y) and return its loss (before the step).
@@ -246,7 +211,7 @@ class Sequential:
         X, T, classes = self._check_data(X, y, learn=True)
         self._check_batchnorm_batches(len(X), len(X))
         self.classes_ = classes
-        loss, _ = self._train_step(X, T)
+        loss, _ = self.train_step(X, T)
         return loss
 
     def _check_batchnorm_batches(self, n_samples, batchsize):
@@ -285,12 +250,21 @@ class Sequential:
             rows = slice(start, start + self.predict_batchsize)
             yield rows, X[rows].astype(self.dtype, copy=False)
 
-    def _inference_threads(self, n_rows, threads):
-        """BLAS threads for evaluate/predict: ``threads`` if given; chosen by timing (as in fit)
-        when X has at least ``automatic_threads_chunks`` chunks; else the process's own setting."""
-        if threads is None and n_rows < self.automatic_threads_chunks * self.predict_batchsize:
-            return contextlib.nullcontext(FixedThreads())
-        return self._threads(threads, ("inference", min(n_rows, self.predict_batchsize)))
+    def _inference(self, X, threads):
+        """The threads for evaluate or predict on X (deeplearner/parallel/workers.py)."""
+        units = -(-len(X) // self.predict_batchsize)                     # chunks: ceil(n / predict_batchsize)
+        return workers(self, threads, ("inference", min(len(X), self.predict_batchsize)), units)
+
+    def infer(self, X, layers=None, split=None):
+        """X : (batch, *input_shape) -> the output of ``layers`` (all, unless given) in inference mode.
+
+        ``layers`` must be the model's first few (``model.body`` for the logits). ``split`` as in
+        ``gradients``: what ``deeplearner.parallel`` hands a call to run the batch in parts.
+        """
+        layers = self.layers if layers is None else layers
+        if split is not None:
+            return split.forward(X, len(layers))
+        return forward(layers, X, False)
 
     def predict_proba(self, X, threads=None):
         """X : array-like of shape (n, *input_shape) -> ndarray of shape (n, n_out), inference mode.
@@ -301,11 +275,11 @@ class Sequential:
         threads = check_threads(threads, "predict_proba")
         X = check_X(X, self.input_shape, self.dtype, convert=False)
         Y = np.empty((len(X), self.n_outputs), dtype=self.dtype)
-        with self._inference_threads(len(X), threads) as timer:
+        with self._inference(X, threads) as team:
             for rows, chunk in self._chunks(X):
-                timer.begin()
-                Y[rows] = self._forward(chunk, False, self.layers)
-                timer.end(len(chunk))
+                team.begin()
+                Y[rows] = self.infer(chunk, split=team.split)
+                team.end(len(chunk))
         return Y
 
     def predict(self, X, threads=None):
@@ -329,23 +303,30 @@ class Sequential:
         """
         threads = check_threads(threads, "evaluate")
         X, T, _ = self._check_data(X, y, convert=False)
-        with self._inference_threads(len(X), threads) as timer:
-            return self._evaluate(X, T, timer)
+        with self._inference(X, threads) as team:
+            return self.loss_and_accuracy(X, T, team.split, team)
 
-    def _evaluate(self, X, T, timer=None):
-        timer = FixedThreads() if timer is None else timer
+    def loss_and_accuracy(self, X, T, split=None, timer=None):
+        """``(loss, accuracy)`` on checked X and encoded targets T, in inference mode: evaluate's numbers.
+
+        ``fit`` calls it on the validation data after every epoch. ``split`` as in ``gradients``;
+        ``timer``, if given, has ``begin()`` and ``end(rows)`` called around each chunk
+        (deeplearner/parallel/workers.py times them to choose the thread count).
+        """
         total_loss, correct = 0.0, 0
-        body = self._body
         for rows, chunk in self._chunks(X):
-            timer.begin()
-            output = self._forward(chunk, False, body)
+            if timer is not None:
+                timer.begin()
+            output = self.infer(chunk, self.body, split)
             total_loss += self.loss.forward(output, T[rows]) * len(chunk)
-            correct += self._n_correct(output, T[rows])
-            timer.end(len(chunk))
+            correct += self.count_correct(output, T[rows])
+            if timer is not None:
+                timer.end(len(chunk))
         accuracy = correct / len(X) if self.classes_ is not None else float("nan")
         return total_loss / len(X), accuracy
 
-    def _n_correct(self, output, T):
+    def count_correct(self, output, T):
+        """How many rows of ``output`` (the body's, shape (batch, n_out)) pick the class that T's rows mark."""
         if self.classes_ is None:
             return 0
         labeled = output[:, :len(self.classes_)]      # as predict does
@@ -378,13 +359,13 @@ class Sequential:
         threads : int or None
             How many threads to use: for NumPy's BLAS, or for a convolutional network as many
             parts of each batch, each on its own thread with BLAS on one (see
-            ``deeplearner/model/replicas.py``). None (the default) chooses by timing: a
+            ``deeplearner/parallel/``). None (the default) chooses by timing: a
             few batches at each candidate (1 and the count in force, more on big machines),
             then the fastest, probed again now and then and as soon as batches slow down, so a
             busy shared machine does not make training several times slower. An int fixes it;
             a fixed count also makes reruns of one seed bit-identical (OpenBLAS's results
             differ in the last bits between counts). Either way the process's thread
-            settings are restored when fit returns or raises. See ``deeplearner/model/threads.py``.
+            settings are restored when fit returns or raises. See ``deeplearner/parallel/threads.py``.
         validation_split : float in (0, 1), optional
             Keep the last fraction of the rows of (X, y) for validation instead of passing
             validation data, as Keras does: the rows are split as given, before any shuffling, so
@@ -413,7 +394,7 @@ class Sequential:
         -----
         TrainingWarning
             When the run went nowhere: accuracy near chance, a loss that grew by orders of
-            magnitude, or unscaled input (diagnostics.py); the message names the likely cause.
+            magnitude, or unscaled input (deeplearner/safeguards/diagnostics.py); the message names the likely cause.
 
         Notes
         -----
@@ -453,8 +434,8 @@ class Sequential:
                                                    classes=classes)
             validation = (X_valid, T_valid)
         self.classes_ = classes          # learned from y, kept now that every check has passed
-        with self._threads(threads, ("fit", min(batchsize, len(X)))) as timer:
-            return train(self, X, T, validation, epochs, batchsize, shuffle, verbose, callbacks, timer)
+        with workers(self, threads, ("fit", min(batchsize, len(X)))) as team:
+            return train(self, X, T, validation, epochs, batchsize, shuffle, verbose, callbacks, team)
 
     def summary(self, print_fn=print):
         """Print a table of the layers with their shapes and parameter counts."""
@@ -491,8 +472,9 @@ class Sequential:
         """Write the whole model to one .npz file: architecture, weights, optimizer state, classes_.
 
         ``deeplearner.load_model(path)`` gives it back, ready to predict or to keep training;
-        saving.py describes the file.
+        deeplearner/saving/model_file.py describes the file.
         """
+        from ..saving import save_model   # imported here: saving builds models, so it imports this module
         save_model(self, path)
 
 
@@ -542,8 +524,8 @@ def _check_callbacks(callbacks):
 
 
 # ---------------------------------------------------------------- fit's keywords, Keras's spellings too
-FIT_KEYWORDS = ("X", "y", "X_valid", "y_valid", "epochs", "batchsize", "shuffle", "verbose", "callbacks",
-                "threads", "batch_size", "validation_data", "validation_split")
+FIT_KEYWORDS = tuple(name for name, parameter in inspect.signature(Sequential.fit).parameters.items()
+                     if name != "self" and parameter.kind is not inspect.Parameter.VAR_KEYWORD)
 
 
 def _unknown_keywords_message(unknown):

@@ -10,17 +10,20 @@
 Callbacks that define ``on_batch_begin`` or ``on_batch_end`` (a `LayerMonitor`) are called
 around every step; the others cost nothing per batch, as the lists of batch hooks are made once.
 
-The saved weights are what make a divergence recoverable (see `safety.py`); the first Ctrl-C
-is only noted, and honoured between two steps, never in the middle of one.
+The saved weights are what make a divergence recoverable (deeplearner/safeguards/divergence.py);
+the first Ctrl-C is only noted, and honoured between two steps, never in the middle of one
+(deeplearner/safeguards/interrupt.py). Each step is ``model.train_step`` (sequential.py), run
+whole or split between threads as the call's ``team`` says (deeplearner/parallel/workers.py).
 """
 
 import sys
 
 import numpy as np
 
-from ..progress import ProgressReporter
-from ..safety import DivergenceGuard, TrainingDivergedError, deferred_interrupt
-from .diagnostics import check_run
+from ..safeguards.diagnostics import check_run
+from ..safeguards.divergence import DivergenceGuard, TrainingDivergedError
+from ..safeguards.interrupt import deferred_interrupt
+from .progress import ProgressReporter
 
 
 class History(dict):
@@ -53,10 +56,11 @@ def batches(rng, n, batchsize, shuffle):
         yield order[start:end] if shuffle else slice(start, end)
 
 
-def train(model, X, T, validation, epochs, batchsize, shuffle, verbose, callbacks, threads):
+def train(model, X, T, validation, epochs, batchsize, shuffle, verbose, callbacks, team):
     """Train ``model`` on (X, T) for ``epochs`` epochs; return the history (see `Sequential.fit`).
 
-    ``threads`` times each batch and sets the BLAS thread count between them (see threads.py).
+    ``team``: the call's threads (deeplearner/parallel/workers.py), which time each batch and
+    say whether it runs whole or split (``team.split``).
     """
     history = History(loss=[], accuracy=[])
     if validation is not None:
@@ -75,7 +79,7 @@ def train(model, X, T, validation, epochs, batchsize, shuffle, verbose, callback
                 _call(callbacks, "on_epoch_begin", model, epoch)
                 rate = getattr(model.optimizer, "learning_rate", float("nan"))
                 metrics = None if interrupt.requested else run_epoch(model, X, T, batchsize, shuffle,
-                                                                     guard, interrupt, epoch, threads, batch_hooks)
+                                                                     guard, interrupt, epoch, team, batch_hooks)
                 if metrics is None:       # Ctrl-C: a partial epoch is not recorded, its numbers would mislead
                     interrupted = True
                     break
@@ -85,7 +89,7 @@ def train(model, X, T, validation, epochs, batchsize, shuffle, verbose, callback
                 history["loss"].append(metrics[0])
                 history["accuracy"].append(metrics[1])
                 if validation is not None:
-                    val_loss, val_accuracy = model._evaluate(*validation)
+                    val_loss, val_accuracy = model.loss_and_accuracy(*validation, team.split)
                     history["val_loss"].append(val_loss)
                     history["val_accuracy"].append(val_accuracy)
                 history["lr"].append(float(rate))
@@ -108,11 +112,11 @@ def train(model, X, T, validation, epochs, batchsize, shuffle, verbose, callback
         message = callback.describe() if callable(getattr(callback, "describe", None)) else None
         if message and verbose:
             print(message)
-    check_run(model, X, T, history, batchsize)   # warns if the run went nowhere (diagnostics.py)
+    check_run(model, X, T, history, batchsize)   # warns if the run went nowhere (safeguards/diagnostics.py)
     return history
 
 
-def run_epoch(model, X, T, batchsize, shuffle, guard, interrupt, epoch, threads, hooks):
+def run_epoch(model, X, T, batchsize, shuffle, guard, interrupt, epoch, team, hooks):
     """One pass over (X, T): returns (mean loss, accuracy) over its batches, or None if Ctrl-C cut it short."""
     total_loss, correct, seen = 0.0, 0, 0
     if shuffle:
@@ -135,16 +139,16 @@ def run_epoch(model, X, T, batchsize, shuffle, guard, interrupt, epoch, threads,
             T_batch = np.take(T, rows, axis=0, out=T_buffer[:len(rows)], mode="clip")
         else:
             X_batch, T_batch = X[rows], T[rows]   # slices: views, no copy
-        threads.begin()
-        loss, output = model._train_step(X_batch, T_batch)
-        threads.end(len(T_batch))
+        team.begin()
+        loss, output = model.train_step(X_batch, T_batch, team.split)
+        team.end(len(T_batch))
         if not np.isfinite(loss):
             _diverged(model, guard, f"at epoch {epoch}, batch {number} the loss became {loss}")
         guard.commit()
         if hooks.end:
             hooks.call_end(model, number, {"loss": float(loss), "size": len(T_batch)})
         total_loss += loss * len(T_batch)
-        correct += model._n_correct(output, T_batch)
+        correct += model.count_correct(output, T_batch)
         seen += len(T_batch)
     accuracy = correct / seen if model.classes_ is not None else float("nan")
     return total_loss / seen, accuracy

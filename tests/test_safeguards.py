@@ -148,7 +148,7 @@ def test_second_ctrl_c_stops_at_once_and_puts_back_the_start_of_the_cut_step():
     # The fifth step changed one array and was cut: the model goes back to where that step
     # started, the weights after the fourth step, so no array is left half a step ahead.
     assert len(optimizer.after_step) == 4 and len(history["loss"]) == 1
-    params, _ = model._parameters()
+    params, _ = model.parameters()
     for key, value in optimizer.after_step[-1].items():
         np.testing.assert_array_equal(params[key], value, err_msg=key)
 

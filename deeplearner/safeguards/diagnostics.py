@@ -1,6 +1,6 @@
 """After ``fit``: did the training go anywhere? If not, a `TrainingWarning` names the likely cause.
 
-A run can fail without any error: the loss stays finite, so the divergence guard (safety.py),
+A run can fail without any error: the loss stays finite, so the divergence guard (divergence.py),
 which acts on NaN and infinity, has nothing to catch, and the learner sees only bad numbers.
 Once ``fit`` ends, three checks look at what it already has, the history, the training X and the
 layers, and each warns with the likely cause and one thing to try:
