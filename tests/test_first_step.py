@@ -28,7 +28,7 @@ class PassThrough(Layer):
 def fit_with(layer, dtype=np.float64, **fit):
     model = Sequential([Dense(4), layer, Dense(2), Activation("softmax")], SGD(), CrossEntropyForSoftMax(),
                        input_shape=4, seed=0, dtype=dtype)
-    model.fit(X, y, **{"epochs": 1, "batchsize": 8, "verbose": 0, **fit})
+    model.fit(X, y, **{"epochs": 1, "batch_size": 8, "verbose": 0, **fit})
     return model
 
 
@@ -203,7 +203,7 @@ def test_only_the_first_step_is_checked(monkeypatch):
         monkeypatch.setattr(guards, name, lambda *args, original=original, name=name:
                             (calls.append(name), original(*args))[1])
     layer = PassThrough()
-    model = fit_with(layer, epochs=5, batchsize=2)      # 5 epochs of 4 batches: 20 steps
+    model = fit_with(layer, epochs=5, batch_size=2)      # 5 epochs of 4 batches: 20 steps
     assert calls.count("_check_forward") == 3 and calls.count("_check_backward") == 3   # 3 layers, once each
     assert "forward" not in vars(layer) and "backward" not in vars(layer)              # nothing put on the layer
     model.fit(X, y, epochs=2, verbose=0)

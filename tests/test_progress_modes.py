@@ -146,7 +146,7 @@ def test_a_terminal_still_gets_the_bar_with_eta_redrawn_in_place():
               "X, y = np.random.default_rng(0).standard_normal((20, 2)), np.arange(20) % 2\n"
               "model = Sequential([Dense(2), Activation('softmax')], SGD(), CrossEntropyForSoftMax(), 2, seed=0)\n"
               "import warnings; warnings.simplefilter('ignore')\n"   # random labels: fit rightly warns
-              "model.fit(X, y, epochs=100, batchsize=10)\n")
+              "model.fit(X, y, epochs=100, batch_size=10)\n")
     pid, fd = pty.fork()
     if pid == 0:   # the child: stdout and stderr are the terminal
         os.environ["PYTHONPATH"] = str(ROOT)

@@ -111,7 +111,7 @@ def _alone(twin):
 
 def test_inference_is_split_too_and_gives_the_same_numbers():
     model = cnn()
-    model.fit(*batch(40), epochs=2, batchsize=10, verbose=0, threads=1)
+    model.fit(*batch(40), epochs=2, batch_size=10, verbose=0, threads=1)
     X, _ = batch(25, seed=7)
     serial = model.predict_proba(X)
     np.testing.assert_allclose(model.infer(X, split=Replicas(model, 3, min_rows=1)), serial, rtol=1e-13, atol=1e-15)
@@ -124,9 +124,9 @@ def test_fit_on_two_threads_learns_what_fit_on_one_learns_and_drops_its_replicas
     y = T.argmax(axis=1)
     one, two = cnn(seed=5), cnn(seed=5)
     steps = count_split_steps(monkeypatch)
-    history_one = one.fit(X, y, X[:70], y[:70], epochs=3, batchsize=64, verbose=0, threads=1)
+    history_one = one.fit(X, y, X[:70], y[:70], epochs=3, batch_size=64, verbose=0, threads=1)
     assert steps == []
-    history_two = two.fit(X, y, X[:70], y[:70], epochs=3, batchsize=64, verbose=0, threads=2)
+    history_two = two.fit(X, y, X[:70], y[:70], epochs=3, batch_size=64, verbose=0, threads=2)
     assert steps == [64, 32] + [64, 64, 32] * 2     # the first step runs alone, checked (safeguards/first_step.py)
     for key in history_one:
         np.testing.assert_allclose(history_two[key], history_one[key], rtol=1e-10)
@@ -167,7 +167,7 @@ def test_a_predict_inside_fit_hands_fit_its_replicas_back(monkeypatch):
 
     X, T = batch(128)
     model, steps = cnn(), count_split_steps(monkeypatch)
-    model.fit(X, T.argmax(axis=1), epochs=3, batchsize=64, verbose=0, threads=2, callbacks=[PredictEachEpoch()])
+    model.fit(X, T.argmax(axis=1), epochs=3, batch_size=64, verbose=0, threads=2, callbacks=[PredictEachEpoch()])
     assert steps == [64] + [64, 64] * 2          # after each predict, the next epoch splits again
 
 
@@ -185,7 +185,7 @@ class Saver(object):
 def test_a_model_pickled_or_copied_during_fit_leaves_the_replicas_behind(monkeypatch):
     X, T = batch(128)
     model, saver = cnn(), Saver(count_split_steps(monkeypatch))
-    model.fit(X, T.argmax(axis=1), epochs=1, batchsize=64, verbose=0, threads=2, callbacks=[saver])
+    model.fit(X, T.argmax(axis=1), epochs=1, batch_size=64, verbose=0, threads=2, callbacks=[saver])
     for twin in saver.copies:
         assert not any(isinstance(value, Replicas) for value in vars(twin).values())
         np.testing.assert_allclose(twin.predict_proba(X), model.predict_proba(X), rtol=1e-12)
@@ -222,7 +222,7 @@ def test_a_hook_put_on_a_layer_by_a_callback_during_fit_is_honoured(monkeypatch)
 
     X, T = batch(128)
     model = cnn()
-    model.fit(X, T.argmax(axis=1), epochs=2, batchsize=64, verbose=0, threads=2, callbacks=[Hook()])
+    model.fit(X, T.argmax(axis=1), epochs=2, batch_size=64, verbose=0, threads=2, callbacks=[Hook()])
     assert calls[:2] == [64, 64]                  # epoch 2 ran on one thread, through the hook
 
 
@@ -279,7 +279,7 @@ class MyLoss(CrossEntropyForSoftMax):
 def test_only_convolutional_models_of_layers_that_say_so_split():
     assert can_split(cnn())
     mlp = Sequential([Dense(8), BatchNorm(), Activation("relu"), Dense(3), Activation("softmax")], SGD(),
-                     CrossEntropyForSoftMax(), input_dim=4)
+                     CrossEntropyForSoftMax(), input_shape=4)
     assert not can_split(mlp)                              # BLAS's threads split its products better
     assert not can_split(cnn(extra=[MyDense(6)]))
     assert can_split(cnn(extra=[MySplittingDense(6)]))
@@ -295,7 +295,7 @@ def test_only_convolutional_models_of_layers_that_say_so_split():
 def test_a_model_that_cannot_split_runs_on_one_thread_with_threads_2(monkeypatch):
     model, steps = cnn(extra=[Dense(8), SelfTrainingScale()]), count_split_steps(monkeypatch)
     X, T = batch(64)
-    model.fit(X, T.argmax(axis=1), epochs=2, batchsize=64, verbose=0, threads=2)
+    model.fit(X, T.argmax(axis=1), epochs=2, batch_size=64, verbose=0, threads=2)
     assert steps == []
 
 

@@ -25,8 +25,8 @@ as ``self.params``) and returns the gradient with respect to its input. The mode
 
 Where a layer's math needs the whole batch (BatchNorm's means, Dropout's mask), it asks
 ``self.whole_batch`` (a `WholeBatch`): its sums, its size, its random draws. Here that is the
-identity; ``deeplearner/parallel/`` hands a layer that it runs on part of a batch, on one of
-several threads, one that answers for the whole batch. A layer of your own needs none of this.
+identity; when a batch runs in parts on several threads, deeplearner/parallel/ gives each
+part's layers one that answers for the whole batch. A layer of your own needs none of this.
 
 Layers written in the seed notebook's style keep working: the model sets ``layer.inputshape``,
 calls ``layer.setup(optimizer, loss)``, and such a layer may update its own parameters inside
@@ -47,8 +47,8 @@ class WholeBatch:
 
     BatchNorm's mean is ``whole_batch.sum(partial_sums) / M`` with ``M = whole_batch.size(X) * L``;
     Dropout's mask is ``whole_batch.draw(make, X.shape)``. Each method is the identity, so the
-    math reads as if the seam were not there. (A part of a batch split between threads gets
-    another object with the same four members: deeplearner/parallel/split.py.)
+    math reads as if the seam were not there. (A part of a batch gets another object with the
+    same four members, which answers for the whole batch.)
     """
 
     leads = True
@@ -94,8 +94,8 @@ class Layer:
         non-trainable. Whether the layer runs in training mode (Dropout's masks, BatchNorm's batch
         statistics) is a separate question, decided by ``forward(X, training)``.
     splits_batch : bool
-        False: in a model that splits batches between threads, this layer runs on one. A class of
-        yours may say True in its own body if it treats each sample alone (deeplearner/parallel/).
+        False: when a batch runs in parts on several threads, this layer runs whole on one. A
+        class of yours may say True in its own body if it treats each sample alone.
     """
 
     needs_input_grad = True

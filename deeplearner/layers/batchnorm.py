@@ -40,6 +40,11 @@ class BatchNorm(Layer):
         images), kept for backward. The array is reused: the next training batch of the same
         shape is written into it, so keep a copy (``bn.X_hat.copy()``) to compare two batches.
 
+    See Also
+    --------
+    deeplearner.layers.reference.batchnorm_forward, deeplearner.layers.reference.batchnorm_backward :
+        The training forward and the step-by-step backward below, as plain loops over channels.
+
     Notes
     -----
     For one channel c, let x_1 .. x_M be the M values that share its statistics: M = batch for
@@ -146,7 +151,7 @@ class BatchNorm(Layer):
         if M < 2:
             raise ValueError(f"BatchNorm: training needs at least 2 samples per batch to estimate a variance "
                              f"(at least 2 values per channel), received a batch of {len(X)}. Use a larger "
-                             f"batchsize, or call forward(X, training=False) to use the running statistics.")
+                             f"batch_size, or call forward(X, training=False) to use the running statistics.")
         mu = batch.sum(channel_sums(X3)) / M                   # (batch, C, L) -> (C,); plain: X3.mean(axis=(0, 2))
         # X_hat = X3 - mu, written into an array kept from the last batch of this shape: a fresh
         # one per batch (1.3 MB for 100 images of 8 x 20 x 20) costs page faults, not arithmetic.

@@ -35,7 +35,7 @@ class Sequential:
         The shape of one sample, without the batch axis: an int for flat rows (the number of
         features, as the seed passes ``X.shape[1]``), or ``(channels, height, width)`` for
         images, channels first: ``input_shape=(1, 20, 20)`` takes X of shape (n, 1, 20, 20).
-        ``input_dim=`` is accepted as another name for it.
+        The seed notebook's ``input_dim=`` is accepted as another name for it.
     seed : int or None
         Seeds the model's one random generator, ``rng``: weight initialization, Dropout masks and
         the shuffling in ``fit`` all draw from it, so one seed fixes the whole run (to the last
@@ -214,19 +214,19 @@ class Sequential:
         loss, _ = self.train_step(X, T)
         return loss
 
-    def _check_batchnorm_batches(self, n_samples, batchsize):
+    def _check_batchnorm_batches(self, n_samples, batch_size):
         """Refuse up front a batch smaller than a layer's ``min_training_batch``.
 
         BatchNorm on flat rows needs 2 samples to estimate a variance; on images one sample
         already has height * width values per channel, so its minimum is 1.
         """
-        smallest = min(n_samples, batchsize)
+        smallest = min(n_samples, batch_size)
         for i, layer in enumerate(self.layers):
             need = getattr(layer, "min_training_batch", 1)
             if smallest < need:
                 problem = (f"received {n_samples} training sample in X. Pass at least {need} samples"
                            if n_samples < need else
-                           f"received batchsize={batchsize}. Use batchsize={need} or more (32 is usual)")
+                           f"received batch_size={batch_size}. Use batch_size={need} or more (32 is usual)")
                 raise ValueError(f"{compat.layer_name(layer)} (layer {i}) needs at least {need} samples per batch "
                                  f"in training, {problem}, or remove it.")
 
@@ -346,8 +346,8 @@ class Sequential:
             (n, n_out), or regression targets of shape (n, n_out).
         X_valid, y_valid : optional validation data, evaluated after every epoch in inference mode.
             Keras's spelling ``validation_data=(X_valid, y_valid)`` works too.
-        epochs, batchsize : positive integers; batchsize is 32 unless given.
-            Keras's spelling ``batch_size=`` works too. When n is not a multiple of batchsize the
+        epochs, batch_size : positive integers; batch_size is 32 unless given.
+            The seed notebook's spelling ``batchsize=`` works too. When n is not a multiple of batch_size the
             last batch is smaller; a last batch of a single sample is merged into the one before
             (BatchNorm needs two samples), so every sample is used once per epoch.
         shuffle : bool
@@ -405,7 +405,7 @@ class Sequential:
         """
         if unknown:
             raise TypeError(_unknown_keywords_message(unknown))
-        batchsize, batchsize_name = _one_spelling("batchsize", batchsize, "batch_size", batch_size, default=32)
+        batch_size, batch_size_name = _one_spelling("batch_size", batch_size, "batchsize", batchsize, default=32)
         if validation_data is not None:
             if X_valid is not None or y_valid is not None:
                 raise ValueError("fit: validation data was passed twice, as X_valid/y_valid and as validation_data. "
@@ -418,7 +418,7 @@ class Sequential:
             validation_split = None
         epochs = check_positive_int(epochs, "epochs", example=10)
         threads = check_threads(threads, "fit")
-        batchsize = check_positive_int(batchsize, batchsize_name, example=32)
+        batch_size = check_positive_int(batch_size, batch_size_name, example=32)
         if verbose not in (0, 1, 2):
             raise ValueError(f"fit: verbose must be 0, 1 or 2, received verbose={verbose!r}.")
         if (X_valid is None) != (y_valid is None):
@@ -428,14 +428,14 @@ class Sequential:
         validation = None
         if validation_split is not None:
             X, T, validation = _split_off_last(X, T, validation_split)
-        self._check_batchnorm_batches(len(X), batchsize)
+        self._check_batchnorm_batches(len(X), batch_size)
         if X_valid is not None:
             X_valid, T_valid, _ = self._check_data(X_valid, y_valid, X_name="X_valid", y_name="y_valid",
                                                    classes=classes)
             validation = (X_valid, T_valid)
         self.classes_ = classes          # learned from y, kept now that every check has passed
-        with workers(self, threads, ("fit", min(batchsize, len(X)))) as team:
-            return train(self, X, T, validation, epochs, batchsize, shuffle, verbose, callbacks, team)
+        with workers(self, threads, ("fit", min(batch_size, len(X)))) as team:
+            return train(self, X, T, validation, epochs, batch_size, shuffle, verbose, callbacks, team)
 
     def summary(self, print_fn=print):
         """Print a table of the layers with their shapes and parameter counts."""
@@ -538,16 +538,16 @@ def _unknown_keywords_message(unknown):
             + (f" (Also unknown: {', '.join(sorted(unknown)[1:])}.)" if len(unknown) > 1 else ""))
 
 
-def _one_spelling(name, value, keras_name, keras_value, default):
-    """``(value, the name it came by)`` for an argument with two spellings (``batchsize``, ``batch_size``).
+def _one_spelling(name, value, other_name, other_value, default):
+    """``(value, the name it came by)`` for an argument with two spellings (``batch_size``, ``batchsize``).
 
     ``(default, name)`` when neither is given; both at once is an error.
     """
-    if value is not None and keras_value is not None:
-        raise ValueError(f"fit: {name}={value!r} and {keras_name}={keras_value!r} are two spellings of the same "
+    if value is not None and other_value is not None:
+        raise ValueError(f"fit: {name}={value!r} and {other_name}={other_value!r} are two spellings of the same "
                          f"argument. Pass only one of them.")
-    if keras_value is not None:
-        return keras_value, keras_name
+    if other_value is not None:
+        return other_value, other_name
     return (default if value is None else value), name
 
 

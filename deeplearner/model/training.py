@@ -41,14 +41,14 @@ class History(dict):
         return f"History({epochs} epoch{'' if epochs == 1 else 's'}{', last: ' + last if last else ''})"
 
 
-def batches(rng, n, batchsize, shuffle):
+def batches(rng, n, batch_size, shuffle):
     """Yield index arrays (shuffled with ``rng``) or slices (in order) covering all n rows once.
 
     A last batch of a single sample is merged into the batch before it, so BatchNorm always
     sees at least two samples and no sample is skipped.
     """
     order = rng.permutation(n) if shuffle else None
-    starts = list(range(0, n, batchsize))
+    starts = list(range(0, n, batch_size))
     if len(starts) > 1 and n - starts[-1] == 1:
         starts.pop()
     ends = starts[1:] + [n]
@@ -56,7 +56,7 @@ def batches(rng, n, batchsize, shuffle):
         yield order[start:end] if shuffle else slice(start, end)
 
 
-def train(model, X, T, validation, epochs, batchsize, shuffle, verbose, callbacks, team):
+def train(model, X, T, validation, epochs, batch_size, shuffle, verbose, callbacks, team):
     """Train ``model`` on (X, T) for ``epochs`` epochs; return the history (see `Sequential.fit`).
 
     ``team``: the call's threads (deeplearner/parallel/workers.py), which time each batch and
@@ -78,7 +78,7 @@ def train(model, X, T, validation, epochs, batchsize, shuffle, verbose, callback
             for epoch in range(1, epochs + 1):
                 _call(callbacks, "on_epoch_begin", model, epoch)
                 rate = getattr(model.optimizer, "learning_rate", float("nan"))
-                metrics = None if interrupt.requested else run_epoch(model, X, T, batchsize, shuffle,
+                metrics = None if interrupt.requested else run_epoch(model, X, T, batch_size, shuffle,
                                                                      guard, interrupt, epoch, team, batch_hooks)
                 if metrics is None:       # Ctrl-C: a partial epoch is not recorded, its numbers would mislead
                     interrupted = True
@@ -112,21 +112,21 @@ def train(model, X, T, validation, epochs, batchsize, shuffle, verbose, callback
         message = callback.describe() if callable(getattr(callback, "describe", None)) else None
         if message and verbose:
             print(message)
-    check_run(model, X, T, history, batchsize)   # warns if the run went nowhere (safeguards/diagnostics.py)
+    check_run(model, X, T, history, batch_size)   # warns if the run went nowhere (safeguards/diagnostics.py)
     return history
 
 
-def run_epoch(model, X, T, batchsize, shuffle, guard, interrupt, epoch, team, hooks):
+def run_epoch(model, X, T, batch_size, shuffle, guard, interrupt, epoch, team, hooks):
     """One pass over (X, T): returns (mean loss, accuracy) over its batches, or None if Ctrl-C cut it short."""
     total_loss, correct, seen = 0.0, 0, 0
     if shuffle:
         # Each shuffled batch is gathered into these two arrays, reused across the epoch's
         # batches: X[rows] would allocate fresh memory every batch (3.2 MB for 1000 x 400 in
         # float64), and fresh memory costs page faults, 18% of a float64 epoch here.
-        rows_max = min(batchsize + 1, len(X))   # + 1: a last single row joins the batch before
+        rows_max = min(batch_size + 1, len(X))   # + 1: a last single row joins the batch before
         X_buffer = np.empty((rows_max, *X.shape[1:]), dtype=X.dtype)   # rows or images
         T_buffer = np.empty((rows_max, T.shape[1]), dtype=T.dtype)
-    for number, rows in enumerate(batches(model.rng, len(X), batchsize, shuffle), start=1):
+    for number, rows in enumerate(batches(model.rng, len(X), batch_size, shuffle), start=1):
         if interrupt.requested:
             return None
         guard.capture()

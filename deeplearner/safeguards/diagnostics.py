@@ -46,7 +46,7 @@ class TrainingWarning(UserWarning):
     """
 
 
-def check_run(model, X, T, history, batchsize):
+def check_run(model, X, T, history, batch_size):
     """Warn (`TrainingWarning`) when the run that produced ``history`` went nowhere; see the module."""
     losses = history["loss"]
     if not losses:
@@ -80,7 +80,7 @@ def check_run(model, X, T, history, batchsize):
             f"std (for the validation and test data too); or add BatchNorm() right after the first layer.",
             TrainingWarning, stacklevel=4)
 
-    steps = len(losses) * math.ceil(len(X) / batchsize)
+    steps = len(losses) * math.ceil(len(X) / batch_size)
     if found or not classifier or len(losses) < MIN_EPOCHS or steps < MIN_STEPS:
         return
     chance = float(T.mean(axis=0).max())   # always answering the most common class
