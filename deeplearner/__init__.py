@@ -12,15 +12,19 @@ Read the source top to bottom: each file holds one idea (dense.py, batchnorm.py,
 """
 
 from . import initializers  # noqa: F401  (deeplearner.initializers.HeNormal after a plain import deeplearner)
-from .callbacks import Callback, EarlyStopping
+from .callbacks import BackupAndRestore, Callback, CSVLogger, EarlyStopping, ModelCheckpoint, TensorBoard
 from .export import to_onnx   # imports the onnx package only when called
 from .gradcheck import gradcheck
+from .inference import fold_batchnorm, recompute_batchnorm_statistics
 from .layers import Activation, BatchNorm, Dense, Dropout, Layer, leaky_relu, relu, sigmoid, softmax, tanh
 from .layers import AvgPool2D, Conv2D, Flatten, MaxPool2D
+from .layers import GroupNorm, InstanceNorm, LayerNorm
 from .losses import CrossEntropyForSoftMax, Loss, MeanSquaredError
 from .model import Sequential, load_model
 from .monitor import LayerMonitor
-from .optimizers import SGD, Adam, Optimizer, RMSprop
+from .optimizers import SGD, Adam, AdamW, Optimizer, RMSprop
+from . import regularizers  # noqa: F401  (deeplearner.regularizers.total_penalty)
+from .regularizers import L2
 from .safeguards import TrainingDivergedError, TrainingWarning
 from .schedules import ExponentialDecay, ReduceLROnPlateau, StepDecay
 from .version import __version__  # noqa: F401  (deeplearner.__version__)
@@ -28,9 +32,12 @@ from .version import __version__  # noqa: F401  (deeplearner.__version__)
 __all__ = [
     "Layer", "Dense", "Activation", "Dropout", "BatchNorm",
     "Conv2D", "MaxPool2D", "AvgPool2D", "Flatten",
+    "LayerNorm", "GroupNorm", "InstanceNorm",
     "relu", "leaky_relu", "sigmoid", "tanh", "softmax",
-    "Sequential", "Optimizer", "SGD", "Adam", "RMSprop",
+    "Sequential", "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "L2",
     "Loss", "CrossEntropyForSoftMax", "MeanSquaredError", "gradcheck",
     "Callback", "EarlyStopping", "TrainingDivergedError", "TrainingWarning", "load_model", "to_onnx",
+    "recompute_batchnorm_statistics", "fold_batchnorm",
     "LayerMonitor", "StepDecay", "ExponentialDecay", "ReduceLROnPlateau",
+    "ModelCheckpoint", "CSVLogger", "TensorBoard", "BackupAndRestore",
 ]

@@ -6,8 +6,16 @@
     X, y = load_handwritten("data/mine.mat")     # that file: (n, 400) floats, digits 0..9
     X, y = load_mnist20()                        # (5000, 400) floats in [0, 1], 500 of each digit 0..9
     X, y = load_handwritten(images=True)         # X (5000, 1, 20, 20): upright images, channels first
+    X, y = load_mnist20(shuffle=True)            # the same rows in a fixed shuffled order (random_state=0)
     X, y = load_digits()                         # (1797, 64) floats in [0, 1], digits 0..9
     images = to_images(X)                        # (n, side, side), upright, ready for imshow
+
+The 5000 digits of ``handwritten.mat`` and ``load_mnist20`` come sorted by class (500 zeros, then
+500 ones, ...), so ``X[:4000], X[4000:]`` would validate on 8s and 9s only. Split with a shuffle
+that keeps every class on both sides::
+
+    from sklearn.model_selection import train_test_split
+    X_train, X_valid, y_train, y_valid = train_test_split(X, y, test_size=0.2, stratify=y, random_state=0)
 
 The sets store their pictures differently, which is easy to get wrong when plotting:
 
@@ -41,7 +49,7 @@ IMAGE_LAYOUTS = {
 }
 
 
-def load_handwritten(path=None, images=False):
+def load_handwritten(path=None, images=False, shuffle=False, random_state=0):
     """Read the seed's digits file, a MATLAB .mat file holding arrays ``X`` and ``y``, or the bundled digits.
 
     Parameters
@@ -52,6 +60,11 @@ def load_handwritten(path=None, images=False):
     images : bool
         Return X as images of shape (n, 1, height, width), upright, one channel first (the layout
         of PyTorch and of convolution layers), instead of rows of pixels.
+    shuffle : bool
+        Return the rows in an order shuffled by ``random_state`` instead of the file's order
+        (the Coursera file, like the bundled digits, is sorted by class). See ``load_mnist20``.
+    random_state : int
+        The seed of that shuffle; the same seed gives the same order on every machine.
 
     Returns
     -------
@@ -70,9 +83,11 @@ def load_handwritten(path=None, images=False):
     """
     if path is None:
         if not Path(HANDWRITTEN_PATH).is_file():
-            return load_mnist20(images=images)
+            return load_mnist20(images=images, shuffle=shuffle, random_state=random_state)
         path = HANDWRITTEN_PATH
     X, y = _read_mat(path)
+    if shuffle:
+        X, y = _shuffled(X, y, random_state, "load_handwritten")
     return (_channels_first(X) if images else X), y
 
 
@@ -136,7 +151,7 @@ def _digits_from_labels(y, path):
     return np.where(y == 10, 0, y)
 
 
-def load_mnist20(images=False):
+def load_mnist20(images=False, shuffle=False, random_state=0):
     """5000 MNIST digits at 20x20, bundled with deeplearner: data of the kind handwritten.mat holds.
 
     500 training images of each digit from MNIST (Yann LeCun, Corinna Cortes, Christopher J. C.
@@ -149,14 +164,45 @@ def load_mnist20(images=False):
     ----------
     images : bool
         Return X of shape (5000, 1, 20, 20): upright images, one channel first.
+    shuffle : bool
+        Return the rows in an order shuffled by ``random_state`` (rows of X and labels of y moved
+        together) instead of sorted by class.
+    random_state : int
+        The seed of that shuffle (a ``numpy.random.default_rng(random_state)`` permutation): the
+        same seed gives the same order on every machine. Ignored without ``shuffle=True``.
 
     Returns
     -------
     X : ndarray of shape (5000, 400), or (5000, 1, 20, 20) with ``images=True``, float64
         Pixel intensities in [0, 1] (stored as 0..255, divided by 255 here). Each row holds one
-        image column by column: ``X[i].reshape(20, 20, order="F")`` is upright, as for handwritten.mat.
+        image column by column: ``to_images(X)`` gives the upright images, as for handwritten.mat
+        (a plain ``X[i].reshape(20, 20)`` would show digit i transposed).
     y : ndarray of shape (5000,), int64
-        The digits 0..9, in blocks: rows 0..499 are zeros, 500..999 ones, and so on.
+        The digits 0..9. By default in blocks, as in the Coursera file: rows 0..499 are zeros,
+        500..999 ones, and so on.
+
+    Notes
+    -----
+    Why the default order is the file's, sorted by class: it is the order of the Coursera file this
+    set stands in for, so code written for one runs unchanged on the other, and every figure
+    published with the examples (which split with ``train_test_split``, a shuffled split) stays
+    reproducible. Sorted rows are a trap for slicing: ``X[:4000], X[4000:]`` trains on the digits
+    0..7 and validates on 8s and 9s only. Split with ``train_test_split(X, y, test_size=0.2,
+    stratify=y, random_state=0)``, which keeps 100 of each digit in the validation fifth; or ask
+    for ``shuffle=True``, after which any slice of a few hundred rows holds every digit. Keras's
+    ``validation_split=`` takes the *last* rows before shuffling, so it too needs shuffled rows.
+
+    Examples
+    --------
+    >>> from deeplearner.datasets import load_mnist20, to_images
+    >>> X, y = load_mnist20()
+    >>> X.shape, y[:3].tolist(), y[-3:].tolist()
+    ((5000, 400), [0, 0, 0], [9, 9, 9])
+    >>> to_images(X[:2]).shape                        # upright 20x20 images
+    (2, 20, 20)
+    >>> X_mixed, y_mixed = load_mnist20(shuffle=True)
+    >>> sorted(set(y_mixed[4000:].tolist())) == list(range(10))   # the last fifth holds every digit
+    True
     """
     if not MNIST20_FILE.is_file():
         raise FileNotFoundError(
@@ -166,7 +212,18 @@ def load_mnist20(images=False):
     with MNIST20_FILE.open("rb") as file, np.load(file) as contents:
         X = contents["X"] / 255.0                 # (5000, 400) uint8 0..255 -> float64 in [0, 1]
         y = contents["y"].astype(np.int64)        # (5000,) digits 0..9
+    if shuffle:
+        X, y = _shuffled(X, y, random_state, "load_mnist20")
     return (_channels_first(X) if images else X), y
+
+
+def _shuffled(X, y, random_state, owner):
+    """X (n, ...) and y (n,) in the order of one permutation drawn from ``random_state``."""
+    if isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)) or random_state < 0:
+        raise ValueError(f"{owner}: random_state must be a non-negative int (the seed of the shuffle), "
+                         f"received {random_state!r}. For example random_state=0.")
+    order = np.random.default_rng(random_state).permutation(len(y))   # its own generator: no global state
+    return X[order], y[order]
 
 
 def _channels_first(X):
@@ -215,6 +272,16 @@ def to_images(X, shape=None, order=None):
 
     X : array-like of shape (n, n_features) or (n_features,) -> ndarray of shape (n, height, width).
     ``shape`` and ``order`` default to ``image_layout(n_features)``; pass them for your own data.
+
+    Examples
+    --------
+    A 2x2 image stored column by column, as MATLAB stores it:
+
+    >>> from deeplearner.datasets import to_images
+    >>> to_images([[1, 2, 3, 4]], shape=(2, 2), order="F")[0].tolist()
+    [[1.0, 3.0], [2.0, 4.0]]
+    >>> to_images([[1, 2, 3, 4]], shape=(2, 2))[0].tolist()          # row by row, NumPy's default
+    [[1.0, 2.0], [3.0, 4.0]]
     """
     X = np.asarray(X, dtype=np.float64)
     X = X.reshape(1, -1) if X.ndim == 1 else X   # one image -> a batch of one

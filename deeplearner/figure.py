@@ -1,6 +1,6 @@
-"""`NotebookFigure`: the Figure every `deeplearner.plot` function returns (imported by plot.py on first use).
+"""`NotebookFigure`: the Figure every `deeplearner.plot` function returns (imported by plot/canvas.py on first use).
 
-A plain matplotlib ``Figure`` made without pyplot, as plot.py makes them (no GUI window, no global
+A plain matplotlib ``Figure`` made without pyplot, as deeplearner.plot makes them (no GUI window, no global
 figure list), shows in Jupyter only as ``<Figure size 1100x400 with 2 Axes>``: IPython learns to
 draw figures from ``%matplotlib inline``, which registers pyplot's figures. This subclass carries
 its own ``_repr_png_``, the method IPython calls to show an object as a picture, so the figure is
@@ -12,7 +12,7 @@ import io
 
 from matplotlib.figure import Figure
 
-DPI = 100   # the resolution plot.py saves PNG files at, so the notebook shows the same picture
+DPI = 100   # the resolution deeplearner.plot saves PNG files at, so the notebook shows the same picture
 
 
 class NotebookFigure(Figure):

@@ -6,8 +6,9 @@ with central differences of the scalar it should be the gradient of::
     df/dx[i]  ~  (f(x + eps e_i) - f(x - eps e_i)) / (2 eps)      error O(eps^2)
 
 For a layer, f(X, params) = sum(forward(X) * G) with a *random* upstream gradient G, so backward
-must return G pulled back through the layer. (An all-ones G is a trap: BatchNorm's dX is then
-exactly 0 and any wrong formula for it passes.) For a loss, f = loss.forward(Y_pred, T). For a
+must return G pulled back through the layer; f adds the layer's ``penalty()`` when it has a
+kernel_regularizer, whose gradient its backward adds. (An all-ones G is a trap: BatchNorm's dX is
+then exactly 0 and any wrong formula for it passes.) For a loss, f = loss.forward(Y_pred, T). For a
 model, f = loss(model(X), T) with the model in training mode.
 
 Only layers that keep ``params`` and ``grads`` (every built-in layer, and your own that call
@@ -162,7 +163,8 @@ def _layer_problem(layer, X, rng, replay):
 
     def f():
         replay()
-        return float(np.sum(layer.forward(X, True) * G))
+        penalty = layer.penalty() if callable(getattr(layer, "penalty", None)) else 0.0   # kernel_regularizer
+        return float(np.sum(layer.forward(X, True) * G)) + penalty
     return f, analytic, {"X": X, **params}
 
 

@@ -16,14 +16,17 @@ pass the same object to the next ``fit`` to go on where it stopped. A saved mode
 optimizer's current rate, not the schedule; to continue after ``load_model``, rebuild the
 schedule from its ``get_config()`` (which holds lr_0 and the epochs done), e.g. with
 ``StepDecay(**config)``. `ReduceLROnPlateau` reads and lowers the optimizer's current rate, so
-it needs nothing but the loaded model. Use one schedule at a time: a decay schedule sets the
-rate at the start of every epoch and would undo what ReduceLROnPlateau did.
+it needs nothing but the loaded model. `BackupAndRestore` keeps every schedule's state too
+(their ``get_state()`` / ``set_state()``), so a killed run resumes at the rate it would have had.
+Use one schedule at a time: a decay schedule sets the rate at the start of every epoch and would
+undo what ReduceLROnPlateau did.
 """
 
 import math
 import numbers
 
 from .callbacks import Callback
+from .callbacks.monitoring import check_logged, check_monitor, improved, worst
 
 
 def _check_number(owner, name, value, low, high, low_open=False, high_open=False, example=""):
@@ -90,6 +93,13 @@ class LearningRateSchedule(Callback):
 
     def on_epoch_end(self, model, epoch, logs):
         self.epoch += 1   # only for finished epochs: one cut short by Ctrl-C runs again at the same rate
+
+    def get_state(self):
+        """For `BackupAndRestore`: lr_0 and the epochs done."""
+        return {"initial_learning_rate": self.initial_learning_rate, "epoch": self.epoch}
+
+    def set_state(self, state):
+        self.initial_learning_rate, self.epoch = state["initial_learning_rate"], state["epoch"]
 
 
 class StepDecay(LearningRateSchedule):
@@ -170,18 +180,13 @@ class ReduceLROnPlateau(Callback):
     """
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, min_lr=0.0, min_delta=1e-4, mode="auto"):
-        if not isinstance(monitor, str):
-            raise ValueError(f"ReduceLROnPlateau: monitor must be the name of a metric, a str such as 'val_loss', "
-                             f"received monitor={monitor!r}.")
+        resolved_mode = check_monitor("ReduceLROnPlateau", monitor, mode)
         self.factor = _check_number("ReduceLROnPlateau", "factor", factor, 0, 1, low_open=True, high_open=True,
                                     example=" Example: factor=0.1 divides the rate by 10.")
         self.patience = _check_count("ReduceLROnPlateau", "patience", patience, 1)
         self.min_lr = _check_number("ReduceLROnPlateau", "min_lr", min_lr, 0, math.inf, high_open=True)
         self.min_delta = _check_number("ReduceLROnPlateau", "min_delta", min_delta, 0, math.inf, high_open=True)
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"ReduceLROnPlateau: mode must be 'auto', 'min' or 'max', received mode={mode!r}.")
-        self.monitor = monitor
-        self.mode = ("max" if "accuracy" in monitor else "min") if mode == "auto" else mode
+        self.monitor, self.mode = monitor, resolved_mode
         self.reductions = []
 
     def get_config(self):
@@ -192,21 +197,14 @@ class ReduceLROnPlateau(Callback):
         _optimizer_rate("ReduceLROnPlateau", model)
         history = getattr(model, "history_", None)
         if isinstance(history, dict):   # fit has made every key it will log: report a typo now
-            self._check_monitor(history)
-        self.best = math.inf if self.mode == "min" else -math.inf
+            check_logged("ReduceLROnPlateau", self.monitor, history)
+        self.best = worst(self.mode)
         self.wait, self.reductions = 0, []
 
-    def _check_monitor(self, logged):
-        if self.monitor not in logged:
-            raise ValueError(f"ReduceLROnPlateau: monitor={self.monitor!r}, but fit logs only {sorted(logged)}. "
-                             f"Pass validation data to fit, or monitor one of those.")
-
     def on_epoch_end(self, model, epoch, logs):
-        self._check_monitor(logs)
+        check_logged("ReduceLROnPlateau", self.monitor, logs)
         value = logs[self.monitor]
-        improved = (value < self.best - self.min_delta if self.mode == "min"
-                    else value > self.best + self.min_delta)
-        if improved:
+        if improved(value, self.best, self.mode, self.min_delta):
             self.best, self.wait = value, 0
             return
         self.wait += 1
@@ -217,6 +215,14 @@ class ReduceLROnPlateau(Callback):
             if lowered < rate:
                 model.optimizer.learning_rate = lowered
                 self.reductions.append((epoch, lowered))
+
+    def get_state(self):
+        """For `BackupAndRestore`: best, wait and the reductions so far (the rate is the optimizer's)."""
+        return {"best": self.best, "wait": self.wait, "reductions": [list(r) for r in self.reductions]}
+
+    def set_state(self, state):
+        self.best, self.wait = state["best"], state["wait"]
+        self.reductions = [tuple(r) for r in state["reductions"]]
 
     def describe(self):
         """One line for fit's log on what it did (None when it never lowered the rate)."""

@@ -1,7 +1,7 @@
 """Experiment 4: gradients shrink layer after layer in a deep sigmoid network; BatchNorm keeps them level.
 
     python examples/gradients_depth.py                  # 2 runs of 5 epochs, under a minute; docs/gradients_depth.png
-    python examples/gradients_depth.py --quick          # 1 epoch on 1000 images: a smoke test
+    python examples/gradients_depth.py --quick          # 1 epoch on 1000 images: a smoke test; figure to a temp folder
 
 Ten hidden Dense(50)-sigmoid layers (--activation tanh for tanh) and a Dense(10)-softmax, with
 Dense's default glorot_uniform weights, trained with SGD (learning rate 0.1, momentum 0.9) in
@@ -20,7 +20,8 @@ import argparse
 from terminaltables import AsciiTable
 
 from deeplearner import SGD, Activation, BatchNorm, CrossEntropyForSoftMax, Dense, LayerMonitor, Sequential
-from train_handwritten import add_data_argument, load_data, not_found, positive_int, split   # the seed's data and split
+from train_handwritten import (add_data_argument, add_plot_argument, figure_path,   # the seed's data and split
+                               load_data, not_found, positive_int, split)
 
 BATCH = 100
 
@@ -85,10 +86,10 @@ def main(argv=None):
     parser.add_argument("--width", type=positive_int, default=50, help="units per hidden layer (default: 50)")
     parser.add_argument("--epochs", type=positive_int, default=5, help="epochs per run (default: 5)")
     parser.add_argument("--seed", type=int, default=0, help="the seed of both models (default: 0)")
-    parser.add_argument("--plot", metavar="PATH", default="docs/gradients_depth.png",
-                        help="where to write the figure (default: docs/gradients_depth.png)")
+    add_plot_argument(parser, "gradients_depth.png")
     parser.add_argument("--quick", action="store_true", help="1 epoch on 1000 images: a smoke test")
     args = parser.parse_args(argv)
+    args.plot = figure_path(args.plot, args.quick, "gradients_depth.png")
     epochs = 1 if args.quick else args.epochs
 
     X, y, data_name = load_data(args.data)

@@ -1,7 +1,7 @@
 """Experiment 1: with BatchNorm, the scale of the initial weights hardly matters; without it, it decides everything.
 
     python examples/init_scale.py                       # 32 runs, about a minute; writes docs/init_scale.png
-    python examples/init_scale.py --quick               # 2 scales, 2 epochs: a smoke test
+    python examples/init_scale.py --quick               # 2 scales, 2 epochs: a smoke test; figure to a temp folder
 
 The experiment of the book "Deep Learning from Scratch" (Koki Saitou, ch. 6, batch_norm_test.py),
 rebuilt with deeplearner: five hidden layers of 100 relu units, 1000 training images, batches of
@@ -24,7 +24,8 @@ from terminaltables import AsciiTable
 from deeplearner import (SGD, Activation, BatchNorm, Callback, CrossEntropyForSoftMax, Dense, Sequential,
                          TrainingDivergedError)
 from deeplearner.initializers import Normal
-from train_handwritten import add_data_argument, load_data, not_found, positive_int   # the seed's data and split
+from train_handwritten import (add_data_argument, add_plot_argument, figure_path,   # the seed's data and split
+                               load_data, not_found, positive_int)
 
 SCALES = np.logspace(0, -4, 16)
 
@@ -125,10 +126,10 @@ def main(argv=None):
     parser.add_argument("--eps", type=float, default=1e-5,
                         help="BatchNorm's eps (default: 1e-5, deeplearner's and PyTorch's; the book uses 1e-6). "
                              "A layer whose batch variance is far below eps is no longer normalized to std 1")
-    parser.add_argument("--plot", metavar="PATH", default="docs/init_scale.png",
-                        help="where to write the 4x4 grid of training curves (default: docs/init_scale.png)")
+    add_plot_argument(parser, "init_scale.png")
     parser.add_argument("--quick", action="store_true", help="2 scales and 2 epochs: a smoke test")
     args = parser.parse_args(argv)
+    args.plot = figure_path(args.plot, args.quick, "init_scale.png")
     scales = SCALES[::15] if args.quick else SCALES      # quick: std 1 and 1e-4
     epochs = 2 if args.quick else args.epochs
 

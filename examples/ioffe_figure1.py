@@ -1,7 +1,7 @@
 """Experiment 3: Ioffe & Szegedy (2015), Figure 1, rebuilt: a sigmoid's input drifts without BatchNorm.
 
     python examples/ioffe_figure1.py                    # 2 x 50,000 steps, 2-5 minutes; docs/ioffe_figure1.png
-    python examples/ioffe_figure1.py --quick            # 2 x 20 steps: a smoke test
+    python examples/ioffe_figure1.py --quick            # 2 x 20 steps: a smoke test; figure to a temp folder
 
 Section 4.1 of "Batch Normalization: Accelerating Deep Network Training by Reducing Internal
 Covariate Shift": three fully connected hidden layers of 100 sigmoid units, weights initialized
@@ -26,7 +26,8 @@ from terminaltables import AsciiTable
 
 from deeplearner import SGD, Activation, BatchNorm, Callback, CrossEntropyForSoftMax, Dense, LayerMonitor, Sequential
 from deeplearner.initializers import Normal
-from train_handwritten import add_data_argument, load_data, not_found, positive_int, split   # the seed's data and split
+from train_handwritten import (add_data_argument, add_plot_argument, figure_path,   # the seed's data and split
+                               load_data, not_found, positive_int, split)
 
 BATCH = 60
 
@@ -135,10 +136,10 @@ def main(argv=None):
     parser.add_argument("--learning-rate", type=float, default=0.1, help="plain SGD's rate (default: 0.1)")
     parser.add_argument("--unit", type=int, default=0, help="which sigmoid of the last hidden layer (default: 0)")
     parser.add_argument("--seed", type=int, default=0, help="the seed of both models (default: 0)")
-    parser.add_argument("--plot", metavar="PATH", default="docs/ioffe_figure1.png",
-                        help="where to write the figure (default: docs/ioffe_figure1.png)")
+    add_plot_argument(parser, "ioffe_figure1.png")
     parser.add_argument("--quick", action="store_true", help="1 epoch of 1200 images per network: a smoke test")
     args = parser.parse_args(argv)
+    args.plot = figure_path(args.plot, args.quick, "ioffe_figure1.png")
 
     X, y, data_name = load_data(args.data)
     data = split(X, y)

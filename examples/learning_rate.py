@@ -1,7 +1,7 @@
 """Experiment 2: BatchNorm lets the seed's network train at learning rates that break it without.
 
     python examples/learning_rate.py                    # 18 runs, a minute or two; writes docs/learning_rate.png
-    python examples/learning_rate.py --quick            # 2 rates, 3 short epochs: a smoke test
+    python examples/learning_rate.py --quick            # 2 rates, 3 short epochs: a smoke test; figure to a temp folder
 
 The seed's network (Dense(100)-BN-relu-Dense(50)-BN-relu-Dense(10)-BN-softmax, and the same
 without the BatchNorm layers), the seed's split, SGD with momentum 0.9 and batches of 1000, at 9
@@ -20,7 +20,8 @@ from terminaltables import AsciiTable
 
 from deeplearner import LayerMonitor, TrainingDivergedError, TrainingWarning
 # The seed's network, data and split, as in train_handwritten.py.
-from train_handwritten import add_data_argument, build_model, load_data, not_found, positive_int, split
+from train_handwritten import (add_data_argument, add_plot_argument, figure_path,
+                               build_model, load_data, not_found, positive_int, split)
 
 RATES = np.logspace(-3, 1, 9)
 TARGET = 0.90
@@ -111,10 +112,10 @@ def main(argv=None):
     add_data_argument(parser)
     parser.add_argument("--epochs", type=positive_int, default=100, help="epochs per run (default: 100)")
     parser.add_argument("--seed", type=int, default=0, help="the seed of every model (default: 0)")
-    parser.add_argument("--plot", metavar="PATH", default="docs/learning_rate.png",
-                        help="where to write the figure (default: docs/learning_rate.png)")
+    add_plot_argument(parser, "learning_rate.png")
     parser.add_argument("--quick", action="store_true", help="2 rates, 3 epochs on 2000 images: a smoke test")
     args = parser.parse_args(argv)
+    args.plot = figure_path(args.plot, args.quick, "learning_rate.png")
     rates = RATES[::8] if args.quick else RATES          # quick: 0.001 and 10
     epochs = 3 if args.quick else args.epochs
 

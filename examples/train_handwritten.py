@@ -13,6 +13,7 @@ printed says which.
 """
 
 import argparse
+import tempfile
 import time
 from pathlib import Path
 
@@ -110,6 +111,22 @@ def build_model(input_dim, batchnorm=True, dropout=0.0, seed=0):
 def split(X, y):
     """The seed's split: 80% to train, 20% to validate, random_state=42."""
     return train_test_split(X, y, test_size=0.20, random_state=42)
+
+
+def add_plot_argument(parser, name):
+    """--plot for an experiment whose full run draws the figure ``docs/<name>`` that the docs show."""
+    parser.add_argument("--plot", metavar="PATH", default=None,
+                        help=f"where to write the figure (default: docs/{name} in the repository; with "
+                             f"--quick, a new temporary folder, so a smoke test never replaces the docs' figure)")
+
+
+def figure_path(plot, quick, name):
+    """Where a figure goes: ``plot`` if given; else a fresh temporary folder for --quick, else docs/<name>."""
+    if plot:
+        return str(plot)
+    if quick:
+        return str(Path(tempfile.mkdtemp(prefix="deeplearner-quick-")) / name)
+    return str(REPO_ROOT / "docs" / name)
 
 
 def add_data_argument(parser):

@@ -8,7 +8,7 @@ import threading
 
 import numpy as np
 import pytest
-from helpers import SelfTrainingScale
+from helpers import SelfTrainingScale, split_step
 
 from deeplearner import (SGD, Activation, AvgPool2D, BatchNorm, Conv2D, CrossEntropyForSoftMax, Dense, Dropout,
                          Flatten, MaxPool2D, MeanSquaredError, Sequential)
@@ -35,12 +35,6 @@ def batch(n, seed=1):
     X = rng.normal(size=(n, *IMAGE))
     T = np.eye(5)[rng.integers(0, 5, n)]
     return X, T
-
-
-def split_step(replicas, X, T):
-    """fit's step with the batch split: the model's own train_step, handed the replicas."""
-    replicas.model.checked = True          # the first step's checks run on one thread: skip them here
-    return replicas.model.train_step(X, T, replicas)
 
 
 def count_split_steps(monkeypatch):

@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .. import initializers
+from .. import initializers, regularizers
 from .base import Layer
 from .windows import check_fits, image_shape, offset_slice, output_size, pair, same_padding
 
@@ -33,6 +33,9 @@ class Conv2D(Layer):
         "he_normal" (the default; He et al. 2015, suited to relu): W ~ N(0, 2 / fan_in);
         "glorot_uniform": W ~ U(-r, r), r = sqrt(6 / (fan_in + fan_out)); "he_uniform",
         "glorot_normal", "normal" or ``Normal(std)``, "zeros".
+    kernel_regularizer : L2, "l2" or None
+        A penalty on W added to the loss, as for Dense: ``L2(1e-4)`` adds 1e-4 * sum(W^2), and
+        backward adds 2 l2 W to dW; ``penalty()`` returns it, and the loss ``fit`` reports includes it.
 
     Attributes
     ----------
@@ -95,7 +98,7 @@ class Conv2D(Layer):
     4. The padding is no input: dX = dXp[:, :, top : top + h, left : left + w].
     """
 
-    def __init__(self, filters, kernel_size, stride=1, padding=0, init="he_normal"):
+    def __init__(self, filters, kernel_size, stride=1, padding=0, init="he_normal", kernel_regularizer=None):
         super().__init__()
         if isinstance(filters, bool) or not isinstance(filters, numbers.Integral) or filters < 1:
             raise ValueError(f"Conv2D: filters must be a positive int, received filters={filters!r}. "
@@ -105,13 +108,17 @@ class Conv2D(Layer):
         self.stride = pair(stride, "stride", "Conv2D", "Conv2D(8, 3, stride=2)")
         self.padding = _checked_padding(padding)
         self.init = initializers.get(init, "Conv2D")   # an Initializer, e.g. HeNormal()
+        self.kernel_regularizer = regularizers.get(kernel_regularizer, "Conv2D")   # an L2, or None
         self.cols = None   # im2col of the last training forward's input, for dW in backward
 
     def get_config(self):
         padding = self.padding if isinstance(self.padding, str) else list(self.padding)
-        return {"filters": self.filters, "kernel_size": list(self.kernel_size),
-                "stride": list(self.stride), "padding": padding,
-                "init": initializers.serialize(self.init, "Conv2D")}
+        config = {"filters": self.filters, "kernel_size": list(self.kernel_size),
+                  "stride": list(self.stride), "padding": padding,
+                  "init": initializers.serialize(self.init, "Conv2D")}
+        if self.kernel_regularizer is not None:   # only when set: configs without one stay as they were
+            config["kernel_regularizer"] = regularizers.serialize(self.kernel_regularizer, "Conv2D")
+        return config
 
     def build(self, input_shape, rng, dtype):
         super().build(input_shape, rng, dtype)
@@ -166,9 +173,18 @@ class Conv2D(Layer):
         np.einsum("nfp->f", dY3, out=self.grads["b"])                 # db: (batch, F, P) -> (F,)
         dW = self.grads["W"].reshape(F, -1)                           # (F, K), a view: written in place
         np.sum(dY3 @ self.cols.transpose(0, 2, 1), axis=0, out=dW)    # (batch, F, P) @ (batch, P, K) -> (F, K)
+        if self.kernel_regularizer is not None and self.whole_batch.leads:   # once per batch (base.py)
+            # dW += 2 l2 W: the penalty's gradient
+            self.grads["W"] += self.kernel_regularizer.gradient(self.params["W"])
         if not self.needs_input_grad:
             return None     # the first layer: dX would be the gradient for the data, which nothing reads
         return self._col2im(dY)
+
+    def penalty(self):
+        """The kernel_regularizer's penalty for the current W (l2 sum(W^2)), a float; 0.0 without one."""
+        if self.kernel_regularizer is None or "W" not in self.params:
+            return 0.0
+        return self.kernel_regularizer(self.params["W"])
 
     def _col2im(self, dY):
         """dY : ndarray of shape (batch, F, h_out, w_out) -> dX : ndarray of shape (batch, C, h, w): steps 3-4.

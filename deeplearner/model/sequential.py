@@ -12,7 +12,9 @@ from ..layers import compat
 from ..layers.activations import Activation, Softmax
 from ..layers.base import ShapeError, as_layer_shape, as_tuple
 from ..parallel import check_threads, workers
+from ..regularizers import total_penalty
 from ..safeguards.first_step import FirstStepChecks
+from ..saving.model_file import save_model
 from ..validation import check_input_shape, check_positive_int, check_X, check_y
 from .step import forward, forward_backward
 from .summary import count_params, summary_html, summary_text
@@ -164,12 +166,21 @@ class Sequential:
         to run its parts on several threads (``split.forward_backward(X, T)``, the same step).
         """
         if not self.checked:
-            result = forward_backward(self.body, self.loss, X, T, watch=FirstStepChecks(self))
-            self.checked = bool(np.isfinite(result[0]))   # a NaN loss skipped backward: check next time
-            return result
-        if split is not None:
-            return split.forward_backward(X, T)
-        return forward_backward(self.body, self.loss, X, T)
+            loss, output, dX = forward_backward(self.body, self.loss, X, T, watch=FirstStepChecks(self))
+            self.checked = bool(np.isfinite(loss))   # a NaN loss skipped backward: check next time
+        elif split is not None:
+            loss, output, dX = split.forward_backward(X, T)
+        else:
+            loss, output, dX = forward_backward(self.body, self.loss, X, T)
+        return loss + self.penalty(), output, dX
+
+    def penalty(self):
+        """The layers' weight penalties (``kernel_regularizer``), a float added to the loss; 0.0 without any.
+
+        Their gradients are added by each layer's backward. ``fit``'s ``loss`` and ``val_loss``
+        include the penalty, as Keras's do (deeplearner/regularizers.py).
+        """
+        return total_penalty(self.layers)
 
     def train_step(self, X, T, split=None):
         """One optimizer step on one batch: ``gradients``, then the optimizer. Returns ``(loss, output)``.
@@ -190,7 +201,7 @@ class Sequential:
         differentiates this function numerically.
         """
         X, T, _ = self._check_data(X, y, learn=True)
-        return self.loss.forward(forward(self.body, X, training), T)
+        return self.loss.forward(forward(self.body, X, training), T) + self.penalty()
 
     def compute_gradients(self, X, y):
         """Forward in training mode, loss, backward: return ``(loss, dX)`` and fill every layer's grads.
@@ -323,7 +334,7 @@ class Sequential:
             if timer is not None:
                 timer.end(len(chunk))
         accuracy = correct / len(X) if self.classes_ is not None else float("nan")
-        return total_loss / len(X), accuracy
+        return total_loss / len(X) + self.penalty(), accuracy
 
     def count_correct(self, output, T):
         """How many rows of ``output`` (the body's, shape (batch, n_out)) pick the class that T's rows mark."""
@@ -474,7 +485,6 @@ class Sequential:
         ``deeplearner.load_model(path)`` gives it back, ready to predict or to keep training;
         deeplearner/saving/model_file.py describes the file.
         """
-        from ..saving import save_model   # imported here: saving builds models, so it imports this module
         save_model(self, path)
 
 

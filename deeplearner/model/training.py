@@ -70,12 +70,14 @@ def train(model, X, T, validation, epochs, batch_size, shuffle, verbose, callbac
     model.stop_training = False
     guard = DivergenceGuard(model.layers)
     reporter = ProgressReporter(epochs, verbose)
+    model.initial_epoch = 0          # epochs already done: a callback (BackupAndRestore) may raise it,
+    model.callbacks_ = callbacks     # restoring the state of these callbacks and the history in place
     _call(callbacks, "on_train_begin", model)
     batch_hooks = BatchHooks(callbacks)
     interrupted = False
     try:
         with deferred_interrupt() as interrupt:
-            for epoch in range(1, epochs + 1):
+            for epoch in range(model.initial_epoch + 1, epochs + 1):
                 _call(callbacks, "on_epoch_begin", model, epoch)
                 rate = getattr(model.optimizer, "learning_rate", float("nan"))
                 metrics = None if interrupt.requested else run_epoch(model, X, T, batch_size, shuffle,

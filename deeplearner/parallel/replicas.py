@@ -49,6 +49,8 @@ from ..layers.conv2d import Conv2D
 from ..layers.dense import Dense
 from ..layers.dropout import Dropout
 from ..layers.flatten import Flatten
+from ..layers.groupnorm import GroupNorm, InstanceNorm
+from ..layers.layernorm import LayerNorm
 from ..layers.pooling import AvgPool2D, MaxPool2D
 from ..losses import CrossEntropyForSoftMax, MeanSquaredError
 from ..model.step import forward, forward_backward
@@ -57,9 +59,10 @@ from .split import Group, PartOfBatch, cut, run
 MIN_ROWS = 32     # the fewest rows in a part: see the module's docstring
 
 # The built-in classes whose forward and backward treat each sample alone (BatchNorm and
-# Dropout through their whole_batch); the losses are means over the rows.
-SPLITS = {Dense, BatchNorm, Conv2D, MaxPool2D, AvgPool2D, Dropout, Flatten, CrossEntropyForSoftMax,
-          MeanSquaredError}
+# Dropout through their whole_batch; LayerNorm, GroupNorm and InstanceNorm have statistics per
+# sample); the losses are means over the rows.
+SPLITS = {Dense, BatchNorm, Conv2D, MaxPool2D, AvgPool2D, Dropout, Flatten, LayerNorm, GroupNorm, InstanceNorm,
+          CrossEntropyForSoftMax, MeanSquaredError}
 BUILT_IN_FUNCTIONS = tuple(type(fn) for fn in ACTIVATIONS.values())
 
 

@@ -34,7 +34,6 @@ import os
 import numpy as np
 
 from ..layers import compat
-from ..model.sequential import Sequential
 from ..registry import built_in
 from .atomic import write_atomically
 from .file_checks import DAMAGED, check_array, check_classes, check_history, optimizer_slots, typed
@@ -194,6 +193,7 @@ def _construct(entry, custom_objects, where):
 
 
 def _rebuild(header, arrays, custom_objects, path):
+    from ..model.sequential import Sequential   # here, not above: the model imports this module to save
     layers = []
     for i, entry in enumerate(header["layers"]):
         layers.append(_construct(entry, custom_objects, f"layer {i}"))

@@ -1,36 +1,8 @@
-"""Callbacks: code ``fit`` runs at fixed points of training, Keras-style.
+"""EarlyStopping: end training when a monitored figure has stopped improving, and keep the best weights."""
 
-A callback may define ``on_train_begin(model)``, ``on_epoch_begin(model, epoch)``,
-``on_epoch_end(model, epoch, logs)`` (epoch counted from 1; logs holds that epoch's ``loss``,
-``accuracy``, ``val_loss``, ``val_accuracy`` and ``lr``) and ``on_train_end(model)``. Setting
-``model.stop_training = True`` ends ``fit`` after the epoch.
-
-Two more hooks run around every optimizer step, for callbacks that look inside training
-(`deeplearner.monitor.LayerMonitor`): ``on_batch_begin(model, batch)`` before the step and
-``on_batch_end(model, batch, logs)`` after it (batch counted from 1 within the epoch; logs
-holds the batch's ``loss`` and ``size``). `Callback` does not define them, so a callback without
-them costs nothing per batch. Learning-rate schedules are in `deeplearner.schedules`.
-"""
-
-import math
-
-from .validation import check_real
-
-
-class Callback:
-    """Base class with hooks that do nothing."""
-
-    def on_train_begin(self, model):
-        pass
-
-    def on_epoch_begin(self, model, epoch):
-        pass
-
-    def on_epoch_end(self, model, epoch, logs):
-        pass
-
-    def on_train_end(self, model):
-        pass
+from ..validation import check_real
+from .base import Callback
+from .monitoring import check_logged, check_monitor, improved, worst
 
 
 class EarlyStopping(Callback):
@@ -61,40 +33,28 @@ class EarlyStopping(Callback):
     """
 
     def __init__(self, monitor="val_loss", patience=0, min_delta=0.0, mode="auto", restore_best_weights=True):
-        if not isinstance(monitor, str):
-            raise ValueError(f"EarlyStopping: monitor must be the name of a metric, a str such as 'val_loss' "
-                             f"or 'val_accuracy', received monitor={monitor!r}.")
+        mode = check_monitor("EarlyStopping", monitor, mode)
         self.patience = check_real("EarlyStopping", "patience", patience, 0, integer=True)
         self.min_delta = check_real("EarlyStopping", "min_delta", min_delta, 0, must="a finite number >= 0")
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', received mode={mode!r}.")
-        if mode == "auto":
-            mode = "max" if "accuracy" in monitor else "min"
         self.monitor, self.mode, self.restore_best_weights = monitor, mode, restore_best_weights
+        self._start_afresh()
+
+    def _start_afresh(self):
+        self.best = worst(self.mode)
+        self.best_epoch, self.best_weights, self.stopped_epoch, self.wait = None, None, None, 0
 
     def on_train_begin(self, model):
         # fit has already created the history with every key it will log: a monitor that is not
         # among them is reported now, before an epoch of training is spent.
         history = getattr(model, "history_", None)
         if isinstance(history, dict):
-            self._check_monitor(history)
-        self.best = math.inf if self.mode == "min" else -math.inf
-        self.best_epoch, self.best_weights, self.stopped_epoch, self.wait = None, None, None, 0
-
-    def _check_monitor(self, logged):
-        if self.monitor not in logged:
-            raise ValueError(f"EarlyStopping: monitor={self.monitor!r}, but fit logs only {sorted(logged)}. "
-                             f"Pass validation data to fit, or monitor one of those.")
-
-    def _improved(self, value):
-        if self.mode == "min":
-            return value < self.best - self.min_delta
-        return value > self.best + self.min_delta
+            check_logged("EarlyStopping", self.monitor, history)
+        self._start_afresh()
 
     def on_epoch_end(self, model, epoch, logs):
-        self._check_monitor(logs)   # also here, for a training loop of your own
+        check_logged("EarlyStopping", self.monitor, logs)   # also here, for a training loop of your own
         value = logs[self.monitor]
-        if self._improved(value):
+        if improved(value, self.best, self.mode, self.min_delta):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
                 self.best_weights = model.get_weights()     # copies, BatchNorm statistics included
@@ -108,6 +68,16 @@ class EarlyStopping(Callback):
         last_epoch = len(model.history_["loss"])
         if self.restore_best_weights and self.best_weights is not None and self.best_epoch != last_epoch:
             model.set_weights(self.best_weights)
+
+    def get_state(self):
+        """What `BackupAndRestore` saves after each epoch: best, best_epoch, wait and the best weights."""
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait,
+                "stopped_epoch": self.stopped_epoch, "best_weights": self.best_weights}
+
+    def set_state(self, state):
+        """Take back what ``get_state`` returned."""
+        self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
+        self.stopped_epoch, self.best_weights = state["stopped_epoch"], state["best_weights"]
 
     def describe(self):
         """One line on what happened, for fit's log (None when training ran to the end)."""

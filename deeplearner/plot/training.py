@@ -1,6 +1,4 @@
-"""Pictures of training: learning curves, sample digits, a confusion matrix (needs matplotlib).
-
-    from deeplearner.plot import plot_history, plot_digits, plot_confusion_matrix
+"""Pictures of training: learning curves, sample digits, a confusion matrix, a LayerMonitor's records.
 
     plot_history(history, path="curves.png")                        # one run
     plot_history({"BatchNorm": h1, "plain": h2}, path="compare.png")  # several runs, one figure
@@ -12,41 +10,15 @@
     plot_layer_histograms(monitor, path="histograms.png")          # each layer's outputs, first vs last
     plot_grad_norms({"BN": m1, "plain": m2}, path="grads.png")     # ||dL/dW|| by depth
 
-Each function returns a ``matplotlib.figure.Figure`` and, given ``path``, saves it as a PNG. The
-figures are built without pyplot (no global figure list, no GUI backend), so they work on a
-headless machine and inside tests, and a script that saves them never opens a window. In
-Jupyter, a figure that is a cell's result shows inline as a picture, with no ``%matplotlib
-inline`` first (figure.py says how).
-
-matplotlib is an optional dependency (``pip install -e ".[plot]"``): it is imported inside the
-functions, so ``import deeplearner`` works without it.
+Each returns a matplotlib Figure and, given ``path``, saves it as a PNG (see canvas.py).
 """
-
-from pathlib import Path
 
 import numpy as np
 
-from .datasets import to_images
+from ..datasets import to_images
+from .canvas import new_figure, save
 
 WRONG_COLOR = "tab:red"
-
-
-def _new_figure(figsize):
-    """A `NotebookFigure` (a matplotlib Figure that Jupyter shows inline), in no GUI window."""
-    try:
-        import matplotlib.figure  # noqa: F401 (only the check: figure.py builds on it)
-    except ImportError as error:
-        raise ImportError("deeplearner.plot needs matplotlib, which is not installed. Install the plot "
-                          "extra from the repository root: pip install -e \".[plot]\"") from error
-    from .figure import DPI, NotebookFigure   # matplotlib's Figure, shown inline by Jupyter
-    return NotebookFigure(figsize=figsize, layout="constrained", dpi=DPI)
-
-
-def _save(figure, path):
-    if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, dpi=figure.dpi)
-    return figure
 
 
 def plot_history(history, path=None, title=None, log_loss=False, log_epochs=False):
@@ -74,7 +46,7 @@ def plot_history(history, path=None, title=None, log_loss=False, log_epochs=Fals
             raise ValueError(f"plot_history: the history {'' if name is None else repr(name) + ' '}has no "
                              f"'loss'; its keys are {sorted(run)}. Pass the dict returned by fit, or a dict "
                              f"of such dicts by name.")
-    figure = _new_figure((11, 4))
+    figure = new_figure((11, 4))
     loss_axes, accuracy_axes = figure.subplots(1, 2)
     styles = (("", "-", "training"), ("val_", "--", "validation"))
     for color_index, (name, run) in enumerate(runs.items()):
@@ -103,7 +75,7 @@ def plot_history(history, path=None, title=None, log_loss=False, log_epochs=Fals
             axes.legend(fontsize="small")
     if title:
         figure.suptitle(title)
-    return _save(figure, path)
+    return save(figure, path)
 
 
 def plot_digits(X, y_true, y_pred=None, n=25, columns=5, shape=None, order=None, path=None, title=None):
@@ -128,7 +100,7 @@ def plot_digits(X, y_true, y_pred=None, n=25, columns=5, shape=None, order=None,
         raise ValueError(f"plot_digits: X has {len(np.asarray(X))} rows but y_true has {len(y_true)} labels"
                          f"{'' if y_pred is None else f' and y_pred {len(y_pred)}'}. Pass one label per row.")
     rows = int(np.ceil(len(images) / columns))
-    figure = _new_figure((1.5 * columns, 1.7 * rows))
+    figure = new_figure((1.5 * columns, 1.7 * rows))
     grid = figure.subplots(rows, columns, squeeze=False).ravel()   # (rows * columns,) axes
     for i, axes in enumerate(grid):
         axes.set_xticks([])
@@ -149,7 +121,7 @@ def plot_digits(X, y_true, y_pred=None, n=25, columns=5, shape=None, order=None,
                 spine.set(color=WRONG_COLOR, linewidth=2)
     if title:
         figure.suptitle(title)
-    return _save(figure, path)
+    return save(figure, path)
 
 
 def confusion_matrix(y_true, y_pred, labels=None):
@@ -184,7 +156,7 @@ def plot_confusion_matrix(y_true, y_pred, labels=None, path=None, title=None):
     """
     counts, labels = confusion_matrix(y_true, y_pred, labels)
     accuracy = np.trace(counts) / max(counts.sum(), 1)
-    figure = _new_figure((6, 5.2))
+    figure = new_figure((6, 5.2))
     axes = figure.subplots()
     heat = axes.imshow(counts, cmap="Blues")
     figure.colorbar(heat, ax=axes, shrink=0.8, label="samples")
@@ -197,7 +169,7 @@ def plot_confusion_matrix(y_true, y_pred, labels=None, path=None, title=None):
         if counts[i, j]:
             axes.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize="small",
                       color="white" if counts[i, j] > threshold else "black")
-    return _save(figure, path)
+    return save(figure, path)
 
 
 # ---------------------------------------------------------------- inside the network (LayerMonitor)
@@ -240,14 +212,14 @@ def plot_percentiles(monitor, layer, unit=None, path=None, title=None, axes=None
     """
     runs = _runs(monitor, "plot_percentiles")
     if axes is None:
-        figure = _new_figure((5 * len(runs), 3.8))
+        figure = new_figure((5 * len(runs), 3.8))
         axes = figure.subplots(1, len(runs), sharey=True, squeeze=False)[0]
     else:
         axes = list(axes)
         if len(axes) != len(runs):
             raise ValueError(f"plot_percentiles: received {len(axes)} axes for {len(runs)} monitors; pass one each.")
         figure = axes[0].figure
-    from matplotlib.ticker import MaxNLocator   # only now: _new_figure has said so if matplotlib is missing
+    from matplotlib.ticker import MaxNLocator   # only now: new_figure has said so if matplotlib is missing
 
     for panel, (name, run) in zip(axes, runs.items()):
         key, outputs = run.name_of(layer), run.outputs
@@ -265,7 +237,7 @@ def plot_percentiles(monitor, layer, unit=None, path=None, title=None, axes=None
     axes[0].legend(fontsize="small")
     if title:
         figure.suptitle(title)
-    return _save(figure, path)
+    return save(figure, path)
 
 
 def plot_layer_histograms(monitor, records=(0, -1), layers=None, bins=40, path=None, title=None):
@@ -295,7 +267,7 @@ def plot_layer_histograms(monitor, records=(0, -1), layers=None, bins=40, path=N
     names = monitor.names if layers is None else [monitor.name_of(layer) for layer in layers]
     columns = min(len(names), 4)
     rows = -(-len(names) // columns)
-    figure = _new_figure((3.3 * columns, 2.7 * rows))
+    figure = new_figure((3.3 * columns, 2.7 * rows))
     grid = figure.subplots(rows, columns, squeeze=False).ravel()
     for panel in grid[len(names):]:
         panel.set_axis_off()
@@ -315,7 +287,7 @@ def plot_layer_histograms(monitor, records=(0, -1), layers=None, bins=40, path=N
     grid[0].set_ylabel("count", fontsize="small")
     grid[0].legend(fontsize="x-small")
     figure.suptitle(title or f"Layer outputs on the probe batch ({values.shape[1]} values per layer and step)")
-    return _save(figure, path)
+    return save(figure, path)
 
 
 def plot_grad_norms(monitor, param="W", records=(0, -1), what="grad_norm", path=None, title=None, axes=None):
@@ -339,7 +311,7 @@ def plot_grad_norms(monitor, param="W", records=(0, -1), what="grad_norm", path=
     runs = _runs(monitor, "plot_grad_norms")
     if what not in ("grad_norm", "update_ratio"):
         raise ValueError(f"plot_grad_norms: what must be 'grad_norm' or 'update_ratio', received what={what!r}.")
-    figure = _new_figure((8, 4.8)) if axes is None else axes.figure
+    figure = new_figure((8, 4.8)) if axes is None else axes.figure
     panel = figure.subplots() if axes is None else axes
     for color, (name, run) in enumerate(runs.items()):
         table = run.grad_norms if what == "grad_norm" else run.update_ratios
@@ -363,4 +335,4 @@ def plot_grad_norms(monitor, param="W", records=(0, -1), what="grad_norm", path=
               title=title or ("Gradient norm by depth" if what == "grad_norm" else "Update ratio by depth"))
     panel.grid(alpha=0.3, which="both")
     panel.legend(fontsize="small")
-    return _save(figure, path)
+    return save(figure, path)
