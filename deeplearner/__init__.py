@@ -5,8 +5,8 @@
     model = Sequential([Dense(100), BatchNorm(), Activation("relu"),
                         Dense(10), Activation("softmax")],
                        SGD(learning_rate=0.1, momentum=0.9), CrossEntropyForSoftMax(),
-                       input_dim=64, seed=0)
-    history = model.fit(X_train, y_train, X_valid, y_valid, epochs=20, batchsize=64)
+                       input_shape=64, seed=0)
+    history = model.fit(X_train, y_train, X_valid, y_valid, epochs=20, batch_size=64)
 
 Read the source top to bottom: each file holds one idea (dense.py, batchnorm.py, ...).
 """
@@ -21,15 +21,13 @@ from .layers import AvgPool2D, Conv2D, Flatten, MaxPool2D
 from .layers import GroupNorm, InstanceNorm, LayerNorm
 from .losses import CrossEntropyForSoftMax, Loss, MeanSquaredError
 from .model import Sequential, load_model
-from .model.diagnostics import TrainingWarning
 from .monitor import LayerMonitor
 from .optimizers import SGD, Adam, AdamW, Optimizer, RMSprop
 from . import regularizers  # noqa: F401  (deeplearner.regularizers.total_penalty)
 from .regularizers import L2
-from .safety import TrainingDivergedError
+from .safeguards import TrainingDivergedError, TrainingWarning
 from .schedules import ExponentialDecay, ReduceLROnPlateau, StepDecay
-
-__version__ = "0.1.0"   # written only here: pyproject.toml reads it (setuptools dynamic version)
+from .version import __version__  # noqa: F401  (deeplearner.__version__)
 
 __all__ = [
     "Layer", "Dense", "Activation", "Dropout", "BatchNorm",

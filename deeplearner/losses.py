@@ -7,9 +7,16 @@ array, the same shape as ``Y_pred`` (one-hot rows for classification).
 
 import numpy as np
 
+from .registry import add as register
+
 
 class Loss:
     """Base class. ``takes_logits = True`` asks the model for the input of its final softmax."""
+
+    def __init_subclass__(cls, **kwargs):
+        """Defining a subclass registers it, so that ``load_model`` finds the built-in ones by name."""
+        super().__init_subclass__(**kwargs)
+        register(cls)
 
     takes_logits = False
 
@@ -53,7 +60,6 @@ class CrossEntropyForSoftMax(Loss):
     plain line it replaces.
     """
 
-    splits_batch = True   # a mean over the rows: a split batch's parts weigh n_k / n (model/replicas.py)
 
     takes_logits = True
 
@@ -90,8 +96,6 @@ class MeanSquaredError(Loss):
         L = (1 / (batch k)) sum (Y_pred - T)^2
         dL/dY_pred = 2 (Y_pred - T) / (batch k)
     """
-
-    splits_batch = True   # a mean over the rows: a split batch's parts weigh n_k / n (model/replicas.py)
 
     def forward(self, Y_pred, T):
         """Y_pred, T : ndarray of shape (batch, k) -> L : float."""

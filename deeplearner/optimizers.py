@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from .registry import add as register
 from .validation import check_real
 
 
@@ -78,7 +79,10 @@ class Optimizer:
     in ``step``, and global_clipnorm is then the norm of that one gradient.
     """
 
-    weight_decay = clipnorm = global_clipnorm = None   # class defaults: optimizers pickled before these existed
+    def __init_subclass__(cls, **kwargs):
+        """Defining a subclass registers it, so that ``load_model`` finds the built-in ones by name."""
+        super().__init_subclass__(**kwargs)
+        register(cls)
 
     def __init__(self, learning_rate, *, weight_decay=None, clipnorm=None, global_clipnorm=None):
         owner = type(self).__name__

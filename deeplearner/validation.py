@@ -110,8 +110,8 @@ def _shape_problem(shape, input_shape, name, expected):
                     f"if this is one sample use {name}.reshape(1, -1).")
         if len(shape) == 2:
             return (f"{name} has {shape[1]} features per sample, but the model expects {input_shape[0]} (its "
-                    f"input_dim). Pass data with {input_shape[0]} columns, or build the model with "
-                    f"input_dim={shape[1]}.")
+                    f"input_shape). Pass data with {input_shape[0]} columns, or build the model with "
+                    f"input_shape={shape[1]}.")
         return (f"{received} Flatten each sample first, e.g. {name}.reshape(len({name}), -1), or build an "
                 f"image model with input_shape={per_sample} and Flatten() before its first Dense.")
     if len(input_shape) == 3:                                  # an image model (channels, height, width)

@@ -28,6 +28,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchmark import SETTLE_SECONDS, OtherLoad, deeplearner_model, make_data, write_json  # noqa: E402
+from deeplearner.parallel import thread_choosers  # noqa: E402
 
 TARGETS = {"idle": 1.1, "busy": 1.2}     # automatic / best fixed count, at most
 
@@ -82,7 +83,7 @@ def time_fit(make_model, data, fit_arguments, epochs, threads, settle):
     model.fit(*data, epochs=epochs, verbose=0, threads=threads, **fit_arguments)
     seconds = (time.perf_counter() - start) / epochs
     # What the automatic choice ended on: read from the model's memory, outside the timed block.
-    chosen = [chooser.choice for chooser in model._thread_choosers.values()]
+    chosen = [chooser.choice for chooser in thread_choosers(model).values()]
     return seconds, chosen[0] if chosen else threads
 
 

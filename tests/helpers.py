@@ -41,3 +41,10 @@ class SelfTrainingScale(Layer):
         s = self.s
         self.s = self.s_opt.update(self.s, np.sum(dY * self.X, axis=0))   # dL/ds, summed over the batch
         return dY * s
+
+
+def split_step(replicas, X, T):
+    """fit's step with the batch split into parts (deeplearner/parallel/replicas.py): the model's own
+    train_step, handed the replicas. The first step's checks run on one thread, so they are skipped."""
+    replicas.model.checked = True
+    return replicas.model.train_step(X, T, replicas)

@@ -50,7 +50,8 @@ SCRIPT = textwrap.dedent("""
     hook = kill_at[0] if kill_at else None
     callbacks = [EarlyStopping(monitor="val_accuracy", patience=50), rate,
                  ModelCheckpoint(os.path.join(folder, "best-{epoch}.npz"), monitor="val_loss", save_best_only=True),
-                 CSVLogger(os.path.join(folder, "log.csv")), Kill(hook), BackupAndRestore(os.path.join(folder, "backup"))]
+                 CSVLogger(os.path.join(folder, "log.csv")), Kill(hook),
+                 BackupAndRestore(os.path.join(folder, "backup"))]
     model.fit(X[:1000], y[:1000], X[1000:1300], y[1000:1300], epochs=6, batchsize=100, verbose=0, threads=1,
               callbacks=callbacks)
     model.save(os.path.join(folder, "final.npz"))

@@ -16,8 +16,8 @@ def trained_model():
     """A small float64 classifier whose BatchNorm statistics have moved (inference uses them)."""
     rng = np.random.default_rng(0)
     model = Sequential([Dense(6), BatchNorm(), Activation("relu"), Dense(3), Activation("softmax")],
-                       SGD(learning_rate=0.1, momentum=0.9), CrossEntropyForSoftMax(), input_dim=4, seed=0)
-    model.fit(rng.normal(size=(40, 4)), np.arange(40) % 3, epochs=3, batchsize=8, verbose=0)
+                       SGD(learning_rate=0.1, momentum=0.9), CrossEntropyForSoftMax(), input_shape=4, seed=0)
+    model.fit(rng.normal(size=(40, 4)), np.arange(40) % 3, epochs=3, batch_size=8, verbose=0)
     return model
 
 
@@ -61,14 +61,14 @@ def classifier(seed=0):
     """No BatchNorm or Dropout: a training forward gives what predict gives, so the replay below
     can read each batch's predictions before its step without changing any state."""
     return Sequential([Dense(5), Activation("tanh"), Dense(3), Activation("softmax")],
-                      SGD(learning_rate=0.5, momentum=0.9), CrossEntropyForSoftMax(), input_dim=4, seed=seed)
+                      SGD(learning_rate=0.5, momentum=0.9), CrossEntropyForSoftMax(), input_shape=4, seed=seed)
 
 
 def test_the_epoch_loss_and_accuracy_weight_each_batch_by_its_own_size():
     """50 rows in batches of 16: 16, 16, 16 and a last batch of 2, whose loss counts 2/50, not 16/64."""
     rng = np.random.default_rng(2)
     X, y = rng.normal(size=(50, 4)), rng.integers(0, 3, 50)
-    history = classifier().fit(X, y, epochs=2, batchsize=16, shuffle=False, verbose=0)
+    history = classifier().fit(X, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
 
     twin = classifier()
     for epoch in range(2):

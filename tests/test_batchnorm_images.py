@@ -83,7 +83,7 @@ def test_a_single_image_is_enough_in_training_but_a_single_pixel_is_not():
     one_pixel = built((2, 1, 1))
     assert one_pixel.min_training_batch == 2
     with pytest.raises(ValueError, match=r"BatchNorm: training needs at least 2 samples per batch .*"
-                                         r"received a batch of 1\. Use a larger batchsize"):
+                                         r"received a batch of 1\. Use a larger batch_size"):
         one_pixel.forward(np.ones((1, 2, 1, 1)), training=True)
 
 

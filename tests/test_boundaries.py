@@ -5,7 +5,7 @@ import pytest
 
 from deeplearner import (SGD, Activation, BatchNorm, Callback, CrossEntropyForSoftMax, Dense, EarlyStopping,
                          MeanSquaredError, Sequential, gradcheck, relu)
-from deeplearner.progress import ProgressReporter
+from deeplearner.model.progress import ProgressReporter
 
 rng = np.random.default_rng(0)
 X = rng.normal(size=(30, 4))
@@ -14,7 +14,7 @@ y = np.arange(30) % 3
 
 def model(**kwargs):
     return Sequential([Dense(5), Activation("relu"), Dense(3), Activation("softmax")],
-                      SGD(learning_rate=0.1), CrossEntropyForSoftMax(), input_dim=4, seed=0, **kwargs)
+                      SGD(learning_rate=0.1), CrossEntropyForSoftMax(), input_shape=4, seed=0, **kwargs)
 
 
 @pytest.mark.parametrize("T, row", [(np.tile([1.0, 1.0, 0.0], (30, 1)), 0),           # sums to 2
@@ -35,7 +35,7 @@ def test_the_same_layer_object_twice_is_refused():
     act = Activation("tanh")
     with pytest.raises(ValueError, match=r"layer 3 is the same object as layer 1 \(tanh\).*its own layer"):
         Sequential([Dense(5), act, Dense(5), act, Dense(3), Activation("softmax")],
-                   SGD(), CrossEntropyForSoftMax(), input_dim=4)
+                   SGD(), CrossEntropyForSoftMax(), input_shape=4)
 
 
 def test_a_failed_fit_learns_no_classes():
@@ -51,9 +51,9 @@ def test_a_layer_first_in_one_model_passes_the_right_gradient_back_in_the_next()
     """The first layer of a model may skip dX; placed second in another model it must not."""
     shared = Dense(5)
     Sequential([shared, Activation("relu"), Dense(3), Activation("softmax")], SGD(),
-               CrossEntropyForSoftMax(), input_dim=4)
+               CrossEntropyForSoftMax(), input_shape=4)
     second = Sequential([Dense(4), shared, Activation("tanh"), Dense(3), Activation("softmax")], SGD(),
-                        CrossEntropyForSoftMax(), input_dim=4, seed=0)
+                        CrossEntropyForSoftMax(), input_shape=4, seed=0)
     result = gradcheck(second, X[:8], y[:8])         # layer 0's gradients come through shared's dX
     assert {"0.W", "0.b"} <= set(result.errors) and result.max_error < 1e-6, result
     assert np.isfinite(second.fit(X, y, epochs=1, verbose=0)["loss"]).all()
@@ -116,7 +116,7 @@ def test_transposed_labels_are_named_as_such():
 def test_boolean_and_float_labels_come_back_as_given():
     labels = y == 1
     m = Sequential([Dense(5), Activation("relu"), Dense(2), Activation("softmax")], SGD(learning_rate=0.5),
-                   CrossEntropyForSoftMax(), input_dim=4, seed=0)
+                   CrossEntropyForSoftMax(), input_shape=4, seed=0)
     m.fit(X, labels, epochs=3, verbose=0)
     assert m.predict(X).dtype == bool
     m = model()
@@ -132,13 +132,13 @@ def test_a_loss_written_without_takes_logits_works():
 
         def backward(self):
             return np.sign(self.diff) / self.diff.size
-    m = Sequential([Dense(4), Activation("tanh"), Dense(2)], SGD(learning_rate=0.1), L1(), input_dim=4, seed=0)
+    m = Sequential([Dense(4), Activation("tanh"), Dense(2)], SGD(learning_rate=0.1), L1(), input_shape=4, seed=0)
     history = m.fit(X, rng.normal(size=(30, 2)), epochs=2, verbose=0)
     assert len(history["loss"]) == 2
 
 
 def test_a_string_label_for_a_one_output_regression_is_refused():
-    m = Sequential([Dense(1)], SGD(), MeanSquaredError(), input_dim=4)
+    m = Sequential([Dense(1)], SGD(), MeanSquaredError(), input_shape=4)
     with pytest.raises(TypeError, match=r"y holds <U\d+ values, but a model with one output unit predicts one number"):
         m.fit(X, np.array(["a", "b", "c"] * 10), verbose=0)
 
@@ -154,10 +154,10 @@ def test_a_run_stopped_early_still_logs_its_last_epoch(capsys):
 
 def test_batchnorm_model_refuses_batchsize_1_before_any_step():
     m = Sequential([Dense(5), BatchNorm(), Activation("relu"), Dense(3), Activation("softmax")],
-                   SGD(), CrossEntropyForSoftMax(), input_dim=4, seed=0)
+                   SGD(), CrossEntropyForSoftMax(), input_shape=4, seed=0)
     before = m.get_weights()
     with pytest.raises(ValueError, match=r"BatchNorm \(layer 1\) needs at least 2 samples per batch"):
-        m.fit(X, y, batchsize=1, verbose=0)
+        m.fit(X, y, batch_size=1, verbose=0)
     for expected, got in zip(before, m.get_weights()):
         for key in expected:
             np.testing.assert_array_equal(got[key], expected[key])

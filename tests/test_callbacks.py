@@ -76,7 +76,7 @@ def test_unknown_monitor_is_reported_by_fit_before_the_first_epoch():
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(30, 4)), np.arange(30) % 3
     model = Sequential([Dense(5), Activation("relu"), Dense(3), Activation("softmax")],
-                       SGD(learning_rate=0.1), CrossEntropyForSoftMax(), input_dim=4, seed=0)
+                       SGD(learning_rate=0.1), CrossEntropyForSoftMax(), input_shape=4, seed=0)
     before = model.get_weights()
     with pytest.raises(ValueError, match=r"EarlyStopping: monitor='val_acc', but fit logs only \['accuracy', "
                                          r"'loss', 'lr', 'val_accuracy', 'val_loss'\]\. Pass validation data"):
@@ -112,9 +112,9 @@ def test_fit_restores_the_best_epoch_including_batchnorm_statistics():
     y = np.arange(300) % 3
     X = rng.normal(size=(300, 6)) + 1.5 * y[:, None]
     model = Sequential([Dense(64), BatchNorm(), Activation("relu"), Dense(3), Activation("softmax")],
-                       SGD(learning_rate=0.5, momentum=0.9), CrossEntropyForSoftMax(), input_dim=6, seed=3)
+                       SGD(learning_rate=0.5, momentum=0.9), CrossEntropyForSoftMax(), input_shape=6, seed=3)
     stopper = EarlyStopping(patience=3)
-    history = model.fit(X[:100], y[:100], X[100:], y[100:], epochs=200, batchsize=20, verbose=0,
+    history = model.fit(X[:100], y[:100], X[100:], y[100:], epochs=200, batch_size=20, verbose=0,
                         callbacks=[stopper])
     assert stopper.stopped_epoch is not None and len(history["loss"]) == stopper.stopped_epoch
     best = int(np.argmin(history["val_loss"]))

@@ -42,7 +42,7 @@ def test_the_shapes_flow_and_the_summary_shows_them():
 def test_a_cnn_learns_and_predicts_labels():
     X, y = image_data(120)
     m = small_cnn()
-    history = m.fit(X[:90], y[:90], X[90:], y[90:], epochs=15, batchsize=16, verbose=0)
+    history = m.fit(X[:90], y[:90], X[90:], y[90:], epochs=15, batch_size=16, verbose=0)
     assert history["val_accuracy"][-1] >= 0.9
     assert m.predict(X[90:]).shape == (30,)
     P = m.predict_proba(X[90:])
@@ -54,7 +54,7 @@ def test_a_cnn_learns_and_predicts_labels():
 def test_predict_in_chunks_gives_the_same_numbers_as_in_one_piece():
     X, y = image_data(50)
     m = small_cnn()
-    m.fit(X, y, epochs=2, batchsize=10, verbose=0)
+    m.fit(X, y, epochs=2, batch_size=10, verbose=0)
     whole = m.predict_proba(X)
     m.predict_batchsize = 7                           # 50 = 7 * 7 + 1: an uneven last chunk
     np.testing.assert_allclose(m.predict_proba(X), whole, rtol=1e-12)
@@ -79,13 +79,13 @@ def test_gradcheck_of_a_whole_cnn():
 def test_save_and_load_predicts_the_same_numbers_and_continues_identically(tmp_path):
     X, y = image_data(40)
     a = small_cnn()
-    a.fit(X, y, epochs=2, batchsize=8, verbose=0)
+    a.fit(X, y, epochs=2, batch_size=8, verbose=0)
     a.save(tmp_path / "cnn.npz")
     b = load_model(tmp_path / "cnn.npz")
     assert b.input_shape == (2, 8, 8)
     np.testing.assert_array_equal(b.predict_proba(X), a.predict_proba(X))
-    a.fit(X, y, epochs=1, batchsize=8, verbose=0)
-    b.fit(X, y, epochs=1, batchsize=8, verbose=0)
+    a.fit(X, y, epochs=1, batch_size=8, verbose=0)
+    b.fit(X, y, epochs=1, batch_size=8, verbose=0)
     for wa, wb in zip(a.get_weights(), b.get_weights()):
         for key in wa:
             np.testing.assert_array_equal(wa[key], wb[key])
@@ -94,7 +94,7 @@ def test_save_and_load_predicts_the_same_numbers_and_continues_identically(tmp_p
 def test_float32_stays_float32_through_a_cnn():
     X, y = image_data(20)
     m = small_cnn(dtype=np.float32)
-    m.fit(X, y, epochs=1, batchsize=10, verbose=0)
+    m.fit(X, y, epochs=1, batch_size=10, verbose=0)
     assert m.predict_proba(X).dtype == np.float32
     for layer in m.layers:
         for array in (*layer.params.values(), *layer.grads.values(), *layer.buffers.values()):
@@ -107,8 +107,8 @@ def test_float32_and_float64_cnns_agree():
     X, y = image_data(30)
     # No Dropout: its masks are drawn in the model's dtype, so the two would drop different units.
     m32, m64 = small_cnn(np.float32, dropout=0.0), small_cnn(np.float64, dropout=0.0)
-    m32.fit(X, y, epochs=2, batchsize=10, verbose=0)
-    m64.fit(X, y, epochs=2, batchsize=10, verbose=0)
+    m32.fit(X, y, epochs=2, batch_size=10, verbose=0)
+    m64.fit(X, y, epochs=2, batch_size=10, verbose=0)
     np.testing.assert_allclose(m32.predict_proba(X), m64.predict_proba(X), rtol=1e-3, atol=1e-4)
 
 
@@ -116,7 +116,7 @@ def test_early_stopping_restores_the_best_epoch_of_a_cnn():
     X, y = image_data(60)
     m = small_cnn(learning_rate=0.3)
     stop = EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
-    history = m.fit(X[:40], y[:40], X[40:], y[40:], epochs=25, batchsize=8, verbose=0, callbacks=[stop])
+    history = m.fit(X[:40], y[:40], X[40:], y[40:], epochs=25, batch_size=8, verbose=0, callbacks=[stop])
     assert m.evaluate(X[40:], y[40:])[0] == pytest.approx(min(history["val_loss"]), rel=1e-12)
 
 
@@ -127,7 +127,7 @@ def test_divergence_rolls_a_cnn_back_to_finite_weights():
                    CrossEntropyForSoftMax(), input_shape=(2, 8, 8), seed=0)
     with np.errstate(over="ignore", invalid="ignore"), \
             pytest.raises(TrainingDivergedError, match=r"Training diverged: at epoch 1, batch \d+ the loss became nan"):
-        m.fit(X, y, epochs=5, batchsize=8, verbose=0)
+        m.fit(X, y, epochs=5, batch_size=8, verbose=0)
     assert all(np.isfinite(value).all() for weights in m.get_weights() for value in weights.values())
     assert np.isfinite(m.predict_proba(X)).all()
 

@@ -1,7 +1,9 @@
-"""Conv2D: gradient checks, a slow loop reference, a case by hand, PyTorch if present, dtype, errors.
+"""Conv2D: gradient checks, the loop reference, a case by hand, PyTorch if present, dtype, errors.
 
-The loop reference below is the definition written out over n, f, i, j: the fast im2col code
-must give its numbers in forward and in all three gradients.
+The loop reference (deeplearner/layers/reference.py) is the definition written out over n, f,
+i, j: the fast im2col code must give its numbers in forward and in all three gradients. Both
+are handed the padding the layer worked out, so the padding itself is checked against numbers
+written here by hand (test_same_padding_goes_where_tensorflow_puts_it).
 """
 
 import json
@@ -12,6 +14,7 @@ import pytest
 
 from deeplearner import Conv2D, gradcheck
 from deeplearner.layers.base import ShapeError
+from deeplearner.layers.reference import conv2d_backward, conv2d_forward
 from deeplearner.layers.windows import same_padding
 from helpers import built
 
@@ -27,6 +30,8 @@ CASES = [
     (3, 5, 6, 2, (2, 3), 2, 0),
     (1, 4, 6, 2, 2, 1, (1, 2)),
     (2, 6, 6, 2, 4, 3, "same"),
+    (2, 6, 7, 2, 3, (2, 1), 1),          # a stride whose two numbers differ: swapped, they give other shapes
+    (1, 7, 5, 3, (3, 2), (1, 2), "same"),
 ]
 IDS = [f"c{c}-{h}x{w}-f{f}-k{k}-s{s}-p{p}" for c, h, w, f, k, s, p in CASES]
 
@@ -38,41 +43,6 @@ def conv_layer(case, seed=0, dtype=np.float64):
     layer = built(Conv2D(F, kernel_size, stride, padding), (C, h, w), seed, dtype)
     layer.params["b"][...] = rng.standard_normal(F)
     return layer, rng.standard_normal((2, C, h, w)).astype(dtype)
-
-
-# ---------------------------------------------------------------- the slow reference
-def padded(X, pads):
-    top, bottom, left, right = pads
-    return np.pad(X, ((0, 0), (0, 0), (top, bottom), (left, right)))
-
-
-def conv_reference(X, W, b, stride, pads):
-    """Y[n, f, i, j] = b[f] + sum(W[f] * Xp[n, :, sh*i : sh*i + kh, sw*j : sw*j + kw]), by loops."""
-    Xp, (F, _, kh, kw), (sh, sw) = padded(X, pads), W.shape, stride
-    h_out, w_out = (Xp.shape[2] - kh) // sh + 1, (Xp.shape[3] - kw) // sw + 1
-    Y = np.zeros((len(X), F, h_out, w_out))
-    for n in range(len(X)):
-        for f in range(F):
-            for i in range(h_out):
-                for j in range(w_out):
-                    Y[n, f, i, j] = b[f] + np.sum(W[f] * Xp[n, :, sh*i:sh*i + kh, sw*j:sw*j + kw])
-    return Y
-
-
-def conv_backward_reference(X, W, stride, pads, dY):
-    """(dX, dW, db) by the same loops: each Y[n, f, i, j] sends dY[n, f, i, j] to what it read."""
-    Xp, (F, _, kh, kw), (sh, sw) = padded(X, pads), W.shape, stride
-    dXp, dW, db = np.zeros_like(Xp), np.zeros_like(W), np.zeros(F)
-    for n in range(len(X)):
-        for f in range(F):
-            for i in range(dY.shape[2]):
-                for j in range(dY.shape[3]):
-                    window = (n, slice(None), slice(sh*i, sh*i + kh), slice(sw*j, sw*j + kw))
-                    dW[f] += dY[n, f, i, j] * Xp[window]
-                    dXp[window] += dY[n, f, i, j] * W[f]
-                    db[f] += dY[n, f, i, j]
-    top, _, left, _ = pads
-    return dXp[:, :, top:top + X.shape[2], left:left + X.shape[3]], dW, db
 
 
 # ---------------------------------------------------------------- gradients
@@ -105,10 +75,10 @@ def test_conv2d_matches_the_loop_reference(case):
     layer, X = conv_layer(case)
     W, b = layer.params["W"], layer.params["b"]
     Y = layer.forward(X, training=True)
-    np.testing.assert_allclose(Y, conv_reference(X, W, b, layer.stride, layer.pads), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(Y, conv2d_forward(X, W, b, layer.stride, layer.pads), rtol=1e-12, atol=1e-12)
     dY = np.random.default_rng(1).standard_normal(Y.shape)
     dX = layer.backward(dY)
-    dX_ref, dW_ref, db_ref = conv_backward_reference(X, W, layer.stride, layer.pads, dY)
+    dX_ref, dW_ref, db_ref = conv2d_backward(X, W, layer.stride, layer.pads, dY)
     np.testing.assert_allclose(dX, dX_ref, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(layer.grads["W"], dW_ref, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(layer.grads["b"], db_ref, rtol=1e-12, atol=1e-12)
@@ -170,6 +140,27 @@ def test_same_padding_follows_tensorflow(size, kernel, stride, expected):
     assert same_padding(size, kernel, stride) == expected
     layer = built(Conv2D(1, kernel, stride, "same"), (1, size, size + 1))
     assert layer.outputshape() == (1, -(-size // stride), -(-(size + 1) // stride))
+
+
+@pytest.mark.parametrize("kernel, stride, shape, pads", [
+    (2, 1, (1, 3, 3), (0, 1, 0, 1)),              # the odd pixel at the bottom and the right
+    ((4, 1), 1, (2, 5, 4), (1, 2, 0, 0)),         # rows only: (top, bottom) = (1, 2), columns none
+    ((1, 3), (1, 2), (1, 4, 6), (0, 0, 0, 1)),    # columns only, with a stride of (1, 2)
+], ids=["k2-on-3x3", "rows-only", "columns-only"])
+def test_same_padding_goes_where_tensorflow_puts_it(kernel, stride, shape, pads):
+    """(top, bottom, left, right) written by hand: the loop reference and PyTorch are given these
+    numbers, not the layer's own, so padding put on the wrong side or axis is caught."""
+    rng = np.random.default_rng(3)
+    layer = built(Conv2D(2, kernel, stride, "same"), shape)
+    assert layer.pads == pads
+    X = rng.standard_normal((2, *shape))
+    Y = layer.forward(X, training=True)
+    np.testing.assert_allclose(Y, conv2d_forward(X, layer.params["W"], layer.params["b"], layer.stride, pads),
+                               rtol=1e-12, atol=1e-12)
+    dY = rng.standard_normal(Y.shape)
+    dX_ref, dW_ref, _ = conv2d_backward(X, layer.params["W"], layer.stride, pads, dY)
+    np.testing.assert_allclose(layer.backward(dY), dX_ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layer.grads["W"], dW_ref, rtol=1e-12, atol=1e-12)
 
 
 # ---------------------------------------------------------------- contract

@@ -23,10 +23,10 @@ def seed_network(batchnorm=False, hidden="relu", learning_rate=0.1, n_in=64, fro
                       input_shape=n_in, seed=0)
 
 
-def warnings_of(model, X, y, epochs=20, batchsize=100):
+def warnings_of(model, X, y, epochs=20, batch_size=100):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        history = model.fit(X, y, epochs=epochs, batchsize=batchsize, verbose=0)
+        history = model.fit(X, y, epochs=epochs, batch_size=batch_size, verbose=0)
     return [w for w in caught if w.category is TrainingWarning], history
 
 
@@ -80,7 +80,7 @@ def test_near_chance_is_measured_against_the_most_common_class():
     X_noise, y_skewed = rng.standard_normal((400, 8)), (rng.random(400) < 0.1).astype(int)
     model = Sequential([Dense(2), Activation("softmax")], SGD(learning_rate=1e-9), CrossEntropyForSoftMax(),
                        input_shape=8, seed=0)
-    caught, history = warnings_of(model, X_noise, y_skewed, epochs=5, batchsize=20)
+    caught, history = warnings_of(model, X_noise, y_skewed, epochs=5, batch_size=20)
     assert len(caught) == 1
     chance = np.bincount(y_skewed).max() / len(y_skewed)
     assert chance > 0.85 and max(history["accuracy"]) < chance + 0.05
@@ -105,18 +105,18 @@ def silent(model, X, y, **fit):
 def test_the_seed_network_on_the_digits_is_silent(digits, batchnorm):
     X_train, X_valid, y_train, y_valid = digits
     history = silent(seed_network(batchnorm), X_train, y_train, X_valid=X_valid, y_valid=y_valid, epochs=30,
-                     batchsize=100)
+                     batch_size=100)
     assert history["val_accuracy"][-1] > 0.9
 
 
 def test_unscaled_pixels_with_batchnorm_after_the_first_dense_are_silent():
     """BatchNorm right after the first Dense makes its output independent of the input's scale."""
-    history = silent(seed_network(batchnorm=True), X * 255, y, epochs=20, batchsize=100)
+    history = silent(seed_network(batchnorm=True), X * 255, y, epochs=20, batch_size=100)
     assert history["accuracy"][-1] > 0.95
 
 
 def test_batchnorm_in_front_counts_as_normalization():
-    history = silent(seed_network(front=[BatchNorm()]), X * 255, y, epochs=20, batchsize=100)
+    history = silent(seed_network(front=[BatchNorm()]), X * 255, y, epochs=20, batch_size=100)
     assert history["accuracy"][-1] > 0.9
 
 
@@ -138,8 +138,8 @@ def test_a_seed_style_batchnorm_counts_too():
 
 def test_standardized_features_and_short_runs_are_silent():
     standardized = (X - X.mean(axis=0)) / (X.std(axis=0) + 1e-8)
-    silent(seed_network(), standardized, y, epochs=10, batchsize=100)
-    silent(seed_network(learning_rate=1e-6), X, y, epochs=2, batchsize=100)   # at chance, but only 2 epochs
+    silent(seed_network(), standardized, y, epochs=10, batch_size=100)
+    silent(seed_network(learning_rate=1e-6), X, y, epochs=2, batch_size=100)   # at chance, but only 2 epochs
 
 
 def test_a_healthy_regression_is_silent():
@@ -148,7 +148,7 @@ def test_a_healthy_regression_is_silent():
     Y = X_reg @ np.array([[1.0], [-2.0], [0.5]])
     model = Sequential([Dense(8), Activation("tanh"), Dense(1)], SGD(learning_rate=0.05), MeanSquaredError(),
                        input_shape=3, seed=0)
-    history = silent(model, X_reg, Y, epochs=30, batchsize=20)
+    history = silent(model, X_reg, Y, epochs=30, batch_size=20)
     assert history["loss"][-1] < 0.1 * history["loss"][0]
 
 
@@ -156,4 +156,4 @@ def test_the_warning_can_be_silenced_like_any_other():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         warnings.simplefilter("ignore", TrainingWarning)
-        seed_network(hidden="softmax").fit(X, y, epochs=20, batchsize=100, verbose=0)
+        seed_network(hidden="softmax").fit(X, y, epochs=20, batch_size=100, verbose=0)

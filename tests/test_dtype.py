@@ -31,7 +31,7 @@ def every_kind_of_layer():
 
 def classifier(dtype, optimizer, seed=0, layers=None):
     return Sequential(layers or every_kind_of_layer(), optimizer, CrossEntropyForSoftMax(),
-                      input_dim=12, seed=seed, dtype=dtype)
+                      input_shape=12, seed=seed, dtype=dtype)
 
 
 def record_dtypes(model):
@@ -74,7 +74,7 @@ def test_a_float32_classifier_computes_everything_in_float32(optimizer):
     X, y = data()
     model = classifier(np.float32, optimizer)
     seen = record_dtypes(model)
-    model.fit(X, y, X[:32], y[:32], epochs=2, batchsize=32, verbose=0)   # float64 data in: cast once
+    model.fit(X, y, X[:32], y[:32], epochs=2, batch_size=32, verbose=0)   # float64 data in: cast once
     model.evaluate(X, y)
     P = model.predict_proba(X)
 
@@ -91,10 +91,10 @@ def test_a_float32_regression_computes_everything_in_float32():
     X, y = data()
     targets = np.stack([X[:, 0] - X[:, 1], X[:, 2]], axis=1)                  # (n, 2) float64
     model = Sequential([Dense(16), BatchNorm(), Activation("relu"), Dense(2)],
-                       SGD(learning_rate=0.05, momentum=0.9), MeanSquaredError(), input_dim=12,
+                       SGD(learning_rate=0.05, momentum=0.9), MeanSquaredError(), input_shape=12,
                        seed=0, dtype=np.float32)
     seen = record_dtypes(model)
-    history = model.fit(X, targets, X, targets, epochs=2, batchsize=16, verbose=0)
+    history = model.fit(X, targets, X, targets, epochs=2, batch_size=16, verbose=0)
     assert [what for what, dtype in seen if dtype != np.float32] == []
     assert [what for what, array in arrays_of(model) if array.dtype != np.float32] == []
     assert model.loss.diff.dtype == np.float32
@@ -120,7 +120,7 @@ def test_a_users_float64_activation_does_not_upcast_a_float32_model():
     model = classifier(np.float32, SGD(learning_rate=0.01), layers=[
         Dense(8), Activation(Float64Cube()), Dense(4), Activation("softmax")])
     seen = record_dtypes(model)
-    model.fit(X, y, epochs=1, batchsize=32, verbose=0)
+    model.fit(X, y, epochs=1, batch_size=32, verbose=0)
     assert seen, "the wrappers recorded nothing"
     assert [what for what, dtype in seen if dtype != np.float32] == []
     assert [what for what, array in arrays_of(model) if array.dtype != np.float32] == []
@@ -178,7 +178,7 @@ def test_float32_and_float64_give_the_same_results_to_float32_precision(optimize
         for key in w32:
             np.testing.assert_array_equal(w32[key], w64[key].astype(np.float32))
 
-    histories = {dtype: model.fit(X, y, X[:48], y[:48], epochs=3, batchsize=32, shuffle=True, verbose=0)
+    histories = {dtype: model.fit(X, y, X[:48], y[:48], epochs=3, batch_size=32, shuffle=True, verbose=0)
                  for dtype, model in models.items()}
     np.testing.assert_allclose(histories[np.float32]["loss"], histories[np.float64]["loss"], rtol=1e-3)
     np.testing.assert_allclose(histories[np.float32]["val_loss"], histories[np.float64]["val_loss"], rtol=1e-3)

@@ -19,8 +19,8 @@ def trained(digits):
         Dense(100), BatchNorm(), Activation("relu"),
         Dense(50), BatchNorm(), Activation("relu"),
         Dense(10), BatchNorm(), Activation("softmax"),
-    ], SGD(learning_rate=0.1, momentum=0.9), CrossEntropyForSoftMax(), input_dim=64, seed=0)
-    history = model.fit(X_train, y_train, X_valid, y_valid, epochs=30, batchsize=32, verbose=0)
+    ], SGD(learning_rate=0.1, momentum=0.9), CrossEntropyForSoftMax(), input_shape=64, seed=0)
+    history = model.fit(X_train, y_train, X_valid, y_valid, epochs=30, batch_size=32, verbose=0)
     return model, history, X_valid, y_valid
 
 

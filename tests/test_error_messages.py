@@ -21,17 +21,17 @@ y = np.arange(20) % 3
 
 def model(**kwargs):
     return Sequential([Dense(5), Activation("tanh"), Dense(3), Activation("softmax")], SGD(learning_rate=0.1),
-                      CrossEntropyForSoftMax(), input_dim=4, seed=0, **kwargs)
+                      CrossEntropyForSoftMax(), input_shape=4, seed=0, **kwargs)
 
 
 # ---------------------------------------------------------------- building and fitting
 @pytest.mark.parametrize("build, error, message", [
-    (lambda: Sequential([], SGD(), CrossEntropyForSoftMax(), input_dim=4), ValueError,
+    (lambda: Sequential([], SGD(), CrossEntropyForSoftMax(), input_shape=4), ValueError,
      r"^Sequential: layers is empty\. Pass a list such as \[Dense\(10\), Activation\('softmax'\)\]\.$"),
-    (lambda: Sequential([Dense(3), Activation("softmax")], object(), CrossEntropyForSoftMax(), input_dim=4),
+    (lambda: Sequential([Dense(3), Activation("softmax")], object(), CrossEntropyForSoftMax(), input_shape=4),
      TypeError, r"^Sequential: optimizer=<object object at .*> does not look like a deeplearner optimizer\. "
                 r"Pass e\.g\. SGD\(learning_rate=0\.1\)\.$"),
-    (lambda: Sequential([Dense(1), Activation("softmax")], SGD(), CrossEntropyForSoftMax(), input_dim=4),
+    (lambda: Sequential([Dense(1), Activation("softmax")], SGD(), CrossEntropyForSoftMax(), input_shape=4),
      ValueError, r"CrossEntropyForSoftMax needs at least 2 output units, the model has 1\. Use Dense\(n_classes\)"),
 ])
 def test_building_a_model_that_cannot_work(build, error, message):
@@ -93,7 +93,7 @@ def test_column_sums_refuses_images():
 def test_early_stopping_says_what_it_did_when_fit_is_not_silent(capsys):
     m = model()
     rng = np.random.default_rng(1)
-    m.fit(X, y, rng.normal(size=(20, 4)), rng.integers(0, 3, 20), epochs=200, batchsize=5, verbose=2,
+    m.fit(X, y, rng.normal(size=(20, 4)), rng.integers(0, 3, 20), epochs=200, batch_size=5, verbose=2,
           callbacks=[EarlyStopping(patience=1)])
     assert "Early stopping at epoch" in capsys.readouterr().out
 
@@ -101,7 +101,7 @@ def test_early_stopping_says_what_it_did_when_fit_is_not_silent(capsys):
 def test_fit_runs_in_a_thread_that_is_not_the_main_one():
     """Ctrl-C handling needs the main thread; elsewhere fit still trains, threads and all."""
     m, results = model(), {}
-    worker = threading.Thread(target=lambda: results.update(m.fit(X, y, epochs=3, batchsize=5, verbose=0)))
+    worker = threading.Thread(target=lambda: results.update(m.fit(X, y, epochs=3, batch_size=5, verbose=0)))
     worker.start()
     worker.join()
     assert len(results["loss"]) == 3 and np.isfinite(results["loss"]).all()
@@ -132,7 +132,7 @@ def test_a_config_json_cannot_hold_is_refused_when_saving(tmp_path):
             return dY
 
     m = Sequential([Odd(np.float32(2)), Dense(3), Activation("softmax")], SGD(), CrossEntropyForSoftMax(),
-                   input_dim=4)
+                   input_shape=4)
     with pytest.raises(ValueError, match=r"save_model: the model's description cannot be written as JSON .*"
                                          r"get_config\(\) must return plain numbers, strings, lists and dicts"):
         m.save(tmp_path / "model.npz")
@@ -192,7 +192,7 @@ def test_a_missing_bundled_file_says_to_reinstall(monkeypatch, tmp_path):
 
 
 def test_regression_models_evaluate_to_nan_accuracy():
-    m = Sequential([Dense(2)], SGD(), MeanSquaredError(), input_dim=4, seed=0)
+    m = Sequential([Dense(2)], SGD(), MeanSquaredError(), input_shape=4, seed=0)
     loss, accuracy = m.evaluate(X, np.zeros((20, 2)))
     assert loss == pytest.approx(np.mean(m.predict_proba(X) ** 2)) and np.isnan(accuracy)
 

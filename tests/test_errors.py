@@ -81,8 +81,8 @@ def test_wrong_number_of_features_says_both_numbers(where, trained):
     name = "X_valid" if where == "validation data" else "X"
     model = new_model() if where.startswith(("fit", "validation")) else trained
     with pytest.raises(ValueError, match=rf"{name} has 3 features per sample, but the model expects 4 "
-                                         rf"\(its input_dim\)\. Pass data with 4 columns, or build the model "
-                                         rf"with input_dim=3"):
+                                         rf"\(its input_shape\)\. Pass data with 4 columns, or build the model "
+                                         rf"with input_shape=3"):
         FEATURE_CALLS[where](model)
 
 
@@ -236,7 +236,7 @@ def test_batchnorm_training_on_a_batch_of_one():
     layer = BatchNorm()
     layer.build(3, np.random.default_rng(0), np.float64)
     with pytest.raises(ValueError, match=r"BatchNorm: training needs at least 2 samples per batch .*received a "
-                                         r"batch of 1\. Use a larger batchsize"):
+                                         r"batch of 1\. Use a larger batch_size"):
         layer.forward(np.ones((1, 3)), training=True)
 
 
@@ -250,7 +250,7 @@ def test_batchnorm_batch_of_one_at_inference_is_fine():
 def test_fit_with_batchsize_1_and_batchnorm():
     """fit refuses up front, before any step, and names the layer and the fix."""
     with pytest.raises(ValueError, match=r"BatchNorm \(layer \d\) needs at least 2 samples per batch in training, "
-                                         r"received batchsize=1\. Use batchsize=2 or more"):
+                                         r"received batch_size=1\. Use batch_size=2 or more"):
         new_model().fit(X, y, batchsize=1, verbose=0)
 
 

@@ -140,7 +140,7 @@ def test_timing_the_epochs_does_not_change_the_run(examples, fake_mat):
     # OpenBLAS's products differ in the last bits between counts): both run at one thread.
     with threadpool_limits(1, user_api="blas"):
         model = train_handwritten.build_model(400, batchnorm=False, dropout=0.3, seed=5)
-        expected = model.fit(X_train, y_train, X_valid, y_valid, epochs=4, batchsize=50, verbose=0)
+        expected = model.fit(X_train, y_train, X_valid, y_valid, epochs=4, batch_size=50, verbose=0)
         model = train_handwritten.build_model(400, batchnorm=False, dropout=0.3, seed=5)
         timed = compare_batchnorm.train_timed(model, (X_train, y_train), (X_valid, y_valid), 4, 50)
     for key, values in expected.items():

@@ -22,8 +22,8 @@ def whole_life_of_a_model(tmp_path, seed):
     X, y = rng.normal(size=(60, 5)), np.arange(60) % 3
     model = Sequential([Dense(8, init="he_normal"), BatchNorm(), Activation("relu"), Dropout(0.5),
                         Dense(8), Activation("tanh"), Dropout(0.2), Dense(3), Activation("softmax")],
-                       Adam(learning_rate=0.01), CrossEntropyForSoftMax(), input_dim=5, seed=seed)
-    model.fit(X, y, X[:20], y[:20], epochs=3, batchsize=8, verbose=0,
+                       Adam(learning_rate=0.01), CrossEntropyForSoftMax(), input_shape=5, seed=seed)
+    model.fit(X, y, X[:20], y[:20], epochs=3, batch_size=8, verbose=0,
               callbacks=[EarlyStopping(patience=1)])
     model.train_on_batch(X[:10], y[:10])
     model.evaluate(X, y)

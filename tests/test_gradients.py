@@ -212,7 +212,7 @@ def test_gradcheck_leaves_a_self_training_seed_layer_as_it_was_and_checks_throug
                        SGD(learning_rate=0.5, momentum=0.9), CrossEntropyForSoftMax(), 3, seed=0)
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((12, 3)), rng.integers(0, 3, 12)
-    model.fit(X, y, epochs=2, batchsize=4, verbose=0)   # s moves, and its optimizer copy has a velocity
+    model.fit(X, y, epochs=2, batch_size=4, verbose=0)   # s moves, and its optimizer copy has a velocity
     layer = model.layers[1]
     s, velocity = layer.s.copy(), copy.deepcopy(layer.s_opt._own_slots)
     assert velocity, "the layer's own optimizer should hold a velocity by now"

@@ -90,7 +90,7 @@ def test_dense_draws_exactly_what_it_drew_before_initializers_existed():
     n_in, n_out = 13, 7
     for name in ("glorot_uniform", "he_normal"):
         model = Sequential([Dense(n_out, init=name), Dense(3), Activation("softmax")], SGD(),
-                           CrossEntropyForSoftMax(), input_dim=n_in, seed=42)
+                           CrossEntropyForSoftMax(), input_shape=n_in, seed=42)
         rng = np.random.default_rng(42)
         if name == "glorot_uniform":
             limit = np.sqrt(6.0 / (n_in + n_out))
@@ -106,7 +106,7 @@ def test_dense_draws_exactly_what_it_drew_before_initializers_existed():
 def test_dense_takes_a_name_or_an_object_and_draws_from_the_models_generator():
     def first_weights(init, seed):
         model = Sequential([Dense(50, init=init), Activation("softmax")], SGD(), CrossEntropyForSoftMax(),
-                           input_dim=20, seed=seed)
+                           input_shape=20, seed=seed)
         return model.layers[0].params["W"]
     np.testing.assert_array_equal(first_weights("he_uniform", 1), first_weights(HeUniform(), 1))
     assert not np.array_equal(first_weights("he_uniform", 1), first_weights("he_uniform", 2))
@@ -135,7 +135,7 @@ def test_dense_config_stores_a_name_or_a_json_dict(init, stored):
 def test_a_model_with_non_default_initializers_saves_and_loads(tmp_path):
     model = Sequential([Dense(6, init=Normal(0.3)), Activation("relu"), Dense(5, init="he_uniform"),
                         Dense(3, init=GlorotNormal()), Activation("softmax")],
-                       SGD(learning_rate=0.1), CrossEntropyForSoftMax(), input_dim=4, seed=0)
+                       SGD(learning_rate=0.1), CrossEntropyForSoftMax(), input_shape=4, seed=0)
     model.save(tmp_path / "m.npz")
     loaded = load_model(tmp_path / "m.npz")
     assert [loaded.layers[i].init for i in (0, 2, 3)] == [Normal(0.3), HeUniform(), GlorotNormal()]
@@ -144,7 +144,7 @@ def test_a_model_with_non_default_initializers_saves_and_loads(tmp_path):
             np.testing.assert_array_equal(a[key], b[key])
     # A model built from the loaded layers' configs with the same seed draws the same weights.
     rebuilt = Sequential([type(layer)(**layer.get_config()) for layer in loaded.layers], SGD(),
-                         CrossEntropyForSoftMax(), input_dim=4, seed=0)
+                         CrossEntropyForSoftMax(), input_shape=4, seed=0)
     np.testing.assert_array_equal(rebuilt.layers[0].params["W"], model.layers[0].params["W"])
 
 
@@ -155,7 +155,7 @@ class Mine(Initializer):
 
 def test_an_initializer_of_your_own_is_used_but_not_saved(tmp_path):
     model = Sequential([Dense(2, init=Mine()), Activation("softmax")], SGD(), CrossEntropyForSoftMax(),
-                       input_dim=3, seed=0)
+                       input_shape=3, seed=0)
     np.testing.assert_array_equal(model.layers[0].params["W"], np.full((3, 2), 0.5))
     with pytest.raises(ValueError, match=r"save_model: layer 0 \(Dense\): Dense: only the initializers of "
                                          r"deeplearner.initializers can be saved, this layer holds Mine\(\)"):

@@ -90,7 +90,7 @@ def test_an_unknown_keyword_lists_the_valid_ones():
 
 
 def test_both_spellings_of_batchsize_are_refused():
-    with pytest.raises(ValueError, match=r"fit: batchsize=8 and batch_size=16 are two spellings of the same "
+    with pytest.raises(ValueError, match=r"fit: batch_size=16 and batchsize=8 are two spellings of the same "
                                          r"argument\. Pass only one of them\."):
         model().fit(X, y, batchsize=8, batch_size=16)
 

@@ -18,7 +18,7 @@ def fit_once(layers, X, T, probe, input_shape=None, **monitor_options):
     model = Sequential(layers, SGD(learning_rate=0.1), MeanSquaredError(),
                        input_shape=input_shape or X.shape[1], seed=0)
     monitor = LayerMonitor(probe, every=1, **monitor_options)
-    model.fit(X, T, epochs=1, batchsize=len(X), shuffle=False, verbose=0, callbacks=[monitor])
+    model.fit(X, T, epochs=1, batch_size=len(X), shuffle=False, verbose=0, callbacks=[monitor])
     return model, monitor
 
 
@@ -27,11 +27,11 @@ def test_statistics_of_a_tiny_network_match_a_hand_computation():
     dense = Dense(2)
     X = np.array([[1.0, 2.0], [3.0, -1.0]])
     T = np.zeros((2, 2))
-    model = Sequential([dense, Activation("relu")], SGD(learning_rate=0.1), MeanSquaredError(), input_dim=2)
+    model = Sequential([dense, Activation("relu")], SGD(learning_rate=0.1), MeanSquaredError(), input_shape=2)
     dense.params["W"][...] = [[1.0, -1.0], [0.0, 1.0]]
     probe = np.array([[1.0, 0.0], [2.0, 0.0], [1.0, 0.5]])
     monitor = LayerMonitor(probe, every=1)
-    model.fit(X, T, epochs=1, batchsize=2, shuffle=False, verbose=0, callbacks=[monitor])
+    model.fit(X, T, epochs=1, batch_size=2, shuffle=False, verbose=0, callbacks=[monitor])
     # Forward: Z = X W = [[1, 1], [3, -4]]; relu: Y = [[1, 1], [3, 0]]. MSE over 4 entries:
     # dY = 2 (Y - T) / 4 = [[0.5, 0.5], [1.5, 0]]; through relu dZ = dY (Z > 0) = dY.
     # dW = X^T dZ = [[1*.5 + 3*1.5, 1*.5], [2*.5 - 1*1.5, 2*.5]] = [[5, 0.5], [-0.5, 1]]; db = [2, 0.5].
@@ -142,7 +142,7 @@ def test_values_keep_evenly_spaced_entries_up_to_sample():
 # ---------------------------------------------------------------- when it records, and what it leaves alone
 def classifier(seed=0):
     return Sequential([Dense(8), BatchNorm(), Activation("relu"), Dropout(0.3), Dense(3), Activation("softmax")],
-                      SGD(learning_rate=0.1, momentum=0.9), CrossEntropyForSoftMax(), input_dim=4, seed=seed)
+                      SGD(learning_rate=0.1, momentum=0.9), CrossEntropyForSoftMax(), input_shape=4, seed=seed)
 
 
 def blobs(n=90, seed=0):
@@ -155,8 +155,8 @@ def test_a_monitored_run_trains_bit_identically_to_an_unmonitored_one():
     """The probe's training-mode forward moves BatchNorm statistics and draws Dropout masks: both put back."""
     X, y = blobs()
     plain, watched = classifier(), classifier()
-    h1 = plain.fit(X, y, X, y, epochs=4, batchsize=16, verbose=0)
-    h2 = watched.fit(X, y, X, y, epochs=4, batchsize=16, verbose=0, callbacks=[LayerMonitor(X[:20], every=3)])
+    h1 = plain.fit(X, y, X, y, epochs=4, batch_size=16, verbose=0)
+    h2 = watched.fit(X, y, X, y, epochs=4, batch_size=16, verbose=0, callbacks=[LayerMonitor(X[:20], every=3)])
     assert h1 == h2
     for a, b in zip(plain.get_weights(), watched.get_weights()):
         for key in a:
@@ -167,8 +167,8 @@ def test_a_monitored_run_trains_bit_identically_to_an_unmonitored_one():
 def test_records_every_n_steps_counted_across_fit_calls():
     X, y = blobs()
     model, monitor = classifier(), LayerMonitor(X[:10], every=4, layers=[0, -1])
-    model.fit(X, y, epochs=2, batchsize=30, verbose=0, callbacks=[monitor])     # steps 1..6
-    model.fit(X, y, epochs=2, batchsize=30, verbose=0, callbacks=[monitor])     # steps 7..12
+    model.fit(X, y, epochs=2, batch_size=30, verbose=0, callbacks=[monitor])     # steps 1..6
+    model.fit(X, y, epochs=2, batch_size=30, verbose=0, callbacks=[monitor])     # steps 7..12
     assert monitor.steps.tolist() == [4, 8, 12]
     assert monitor.names == ["0 Dense", "5 softmax"]
     assert monitor.outputs["5 softmax"]["mean"] == pytest.approx([1 / 3] * 3)  # rows of probabilities
@@ -179,7 +179,7 @@ def test_inference_mode_probe_uses_the_running_statistics():
     X, y = blobs()
     model = classifier()
     monitor = LayerMonitor(X[:30], every=1, layers=[1], training=False)
-    model.fit(X, y, epochs=1, batchsize=90, shuffle=False, verbose=0, callbacks=[monitor])
+    model.fit(X, y, epochs=1, batch_size=90, shuffle=False, verbose=0, callbacks=[monitor])
     expected = model.layers[1].forward(model.layers[0].forward(X[:30], False), False)
     assert monitor.outputs["1 BatchNorm"]["mean"][0] == pytest.approx(expected.mean())
 
@@ -196,7 +196,7 @@ def test_fit_calls_on_batch_end_with_the_batch_number_and_loss():
     X, y = blobs(n=50)
     calls = BatchEnds()
     model = classifier()
-    model.fit(X, y, epochs=2, batchsize=20, shuffle=False, verbose=0, callbacks=[calls])
+    model.fit(X, y, epochs=2, batch_size=20, shuffle=False, verbose=0, callbacks=[calls])
     assert [(batch, size) for batch, size, _ in calls.seen] == [(1, 20), (2, 20), (3, 10)] * 2
     assert all(np.isfinite(loss) for _, _, loss in calls.seen)
 
@@ -248,7 +248,7 @@ def test_a_convolutional_network_is_monitored_per_channel():
     model = Sequential([Conv2D(3, 3), BatchNorm(), Activation("relu"), Flatten(), Dense(2), Activation("softmax")],
                        SGD(learning_rate=0.1), CrossEntropyForSoftMax(), input_shape=(1, 6, 6), seed=0)
     monitor = LayerMonitor(X[:5], every=1)
-    model.fit(X, y, epochs=1, batchsize=10, verbose=0, callbacks=[monitor])
+    model.fit(X, y, epochs=1, batch_size=10, verbose=0, callbacks=[monitor])
     assert monitor.outputs["2 relu"]["p50_per_unit"].shape == (2, 3)        # one column per channel
     # The last record holds the gradient of the last step, which is still in layer.grads.
     assert monitor.grad_norms["0 Conv2D"]["W"][-1] == pytest.approx(np.linalg.norm(model.layers[0].grads["W"]))

@@ -7,13 +7,13 @@ wrong use of gamma in backward) and a random upstream gradient.
 import numpy as np
 import onnxruntime as ort
 import pytest
-from helpers import built
+from helpers import built, split_step
 
 from deeplearner import (SGD, Activation, BatchNorm, Conv2D, CrossEntropyForSoftMax, Dense, Dropout, EarlyStopping,
                          Flatten, GroupNorm, InstanceNorm, LayerMonitor, LayerNorm, MaxPool2D, MeanSquaredError,
                          Sequential, gradcheck, load_model, to_onnx)
 from deeplearner.layers.base import ShapeError
-from deeplearner.model.replicas import Replicas, can_split
+from deeplearner.parallel.replicas import Replicas, can_split
 
 # name -> (make the layer, the shape of one sample, the number of groups)
 CASES = {
@@ -305,14 +305,15 @@ def test_a_batch_split_between_threads_gives_the_one_thread_step():
     rng = np.random.default_rng(0)
     for _ in range(3):
         X, T = rng.normal(size=(10, 1, 8, 8)), np.eye(10)[rng.integers(0, 10, 10)]
-        loss_alone, _ = alone._step(X, T)
-        loss_split, _ = replicas.train_step(X, T)
+        loss_alone, _ = alone.train_step(X, T)
+        loss_split, _ = split_step(replicas, X, T)
         assert loss_split == pytest.approx(loss_alone, rel=1e-12)
     for layer_alone, layer_split in zip(alone.layers, split.layers):
         for key in layer_alone.params:
             np.testing.assert_allclose(layer_split.params[key], layer_alone.params[key], rtol=1e-11, atol=1e-13)
-    replica = split.layers[1].replica()
-    assert replica._X_hat_buffer is None and replica.params is split.layers[1].params
+    twins = [layers[1] for layers in replicas.layers]
+    assert all(twin.params is split.layers[1].params for twin in twins)            # the same parameters
+    assert len({id(vars(twin).get("_X_hat_buffer")) for twin in twins}) == len(twins)   # buffers of its own
 
 
 # ---------------------------------------------------------------- ONNX

@@ -81,7 +81,7 @@ from deeplearner.plot import plot_history, plot_digits, plot_confusion_matrix
 X, y = load_digits()
 model = Sequential([Dense(32), BatchNorm(), Activation("relu"), Dense(10), Activation("softmax")],
                    SGD(learning_rate=0.1, momentum=0.9), CrossEntropyForSoftMax(), input_shape=64, seed=0)""",
-    "history = model.fit(X[:500], y[:500], X[1400:], y[1400:], epochs=300, batchsize=500)",
+    "history = model.fit(X[:500], y[:500], X[1400:], y[1400:], epochs=300, batch_size=500)",
     "plot_history(history)",
     "plot_digits(X[1400:], y[1400:], model.predict(X[1400:]))",
     "plot_confusion_matrix(y[1400:], model.predict(X[1400:]))",

@@ -81,7 +81,7 @@ def exported(request, digits, tmp_path_factory):
         X_train, X = X_train.reshape(-1, *input_shape), X.reshape(-1, *input_shape)   # rows of 8x8 pixels
     model = Sequential(layers(), SGD(learning_rate=0.1, momentum=0.9), CrossEntropyForSoftMax(),
                        input_shape=input_shape, seed=0, dtype=dtype)
-    model.fit(X_train, y_train, epochs=3, batchsize=100, verbose=0)
+    model.fit(X_train, y_train, epochs=3, batch_size=100, verbose=0)
     path = tmp_path_factory.mktemp("onnx") / "model.onnx"
     to_onnx(model, path, dtype=file_dtype)
     return model, path, session(path), X, file_dtype
@@ -267,7 +267,7 @@ def test_leaky_relu_keeps_negative_values_scaled_by_alpha(tmp_path):
 def test_a_float64_model_exports_as_float32_when_asked(tmp_path, digits):
     X_train, X_valid, y_train, _ = digits
     model = untrained(seed_network(), 64)
-    model.fit(X_train, y_train, epochs=2, batchsize=100, verbose=0)
+    model.fit(X_train, y_train, epochs=2, batch_size=100, verbose=0)
     weights = model.get_weights()
     proto = to_onnx(model, tmp_path / "m.onnx", dtype=np.float32)
     assert {tensor.data_type for tensor in proto.graph.initializer} == {onnx.TensorProto.FLOAT}
@@ -284,7 +284,7 @@ def test_the_labels_go_into_the_metadata(tmp_path):
     X = np.random.default_rng(0).normal(size=(20, 3))
     y = np.array(["cat", "dog"])[np.arange(20) % 2]
     model = untrained([Dense(2), Activation("softmax")], 3)
-    model.fit(X, y, epochs=1, batchsize=10, verbose=0)
+    model.fit(X, y, epochs=1, batch_size=10, verbose=0)
     proto = to_onnx(model, tmp_path / "m.onnx")
     assert {entry.key: entry.value for entry in proto.metadata_props} == {"classes": '["cat", "dog"]'}
     assert session(tmp_path / "m.onnx").get_modelmeta().custom_metadata_map == {"classes": '["cat", "dog"]'}

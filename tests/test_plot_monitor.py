@@ -18,9 +18,9 @@ def monitored(batchnorm, every=2, epochs=3):
     y = np.arange(120) % 3
     X = rng.normal(size=(120, 5)) + y[:, None]
     layers = [Dense(8), *([BatchNorm()] if batchnorm else []), Activation("sigmoid"), Dense(3), Activation("softmax")]
-    model = Sequential(layers, SGD(learning_rate=0.1), CrossEntropyForSoftMax(), input_dim=5, seed=0)
+    model = Sequential(layers, SGD(learning_rate=0.1), CrossEntropyForSoftMax(), input_shape=5, seed=0)
     monitor = LayerMonitor(X[:40], every=every)
-    model.fit(X, y, epochs=epochs, batchsize=30, verbose=0, callbacks=[monitor])   # 4 steps per epoch
+    model.fit(X, y, epochs=epochs, batch_size=30, verbose=0, callbacks=[monitor])   # 4 steps per epoch
     return monitor
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from deeplearner import AvgPool2D, MaxPool2D, gradcheck
 from deeplearner.layers.base import ShapeError
+from deeplearner.layers.reference import pool_backward, pool_forward
 from helpers import built
 
 TOLERANCE = 1e-6
@@ -24,30 +25,6 @@ def pool_layer(cls, case, channels=2, dtype=np.float64):
     return built(cls(pool_size, stride), (channels, h, w), dtype=dtype)
 
 
-# ---------------------------------------------------------------- the slow reference
-def pool_reference(X, pool_size, stride, kind, dY=None):
-    """Y by loops over n, c, i, j; with dY also dX (max: to np.argmax, the first maximum)."""
-    (kh, kw), (sh, sw) = pool_size, stride
-    h_out, w_out = (X.shape[2] - kh) // sh + 1, (X.shape[3] - kw) // sw + 1
-    Y, dX = np.zeros((*X.shape[:2], h_out, w_out)), np.zeros_like(X)
-    for n in range(X.shape[0]):
-        for c in range(X.shape[1]):
-            for i in range(h_out):
-                for j in range(w_out):
-                    rows, cols = slice(sh*i, sh*i + kh), slice(sw*j, sw*j + kw)
-                    window = X[n, c, rows, cols]
-                    if kind == "max":
-                        Y[n, c, i, j] = window.max()
-                        if dY is not None:
-                            p, q = np.unravel_index(np.argmax(window), window.shape)   # first in row-major order
-                            dX[n, c, sh*i + p, sw*j + q] += dY[n, c, i, j]
-                    else:
-                        Y[n, c, i, j] = window.mean()
-                        if dY is not None:
-                            dX[n, c, rows, cols] += dY[n, c, i, j] / window.size
-    return Y, dX
-
-
 # ---------------------------------------------------------------- gradients
 @pytest.mark.parametrize("cls", POOLS)
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -59,6 +36,12 @@ def test_pool_gradcheck(cls, case):
     assert result.max_error < TOLERANCE, result
 
 
+def test_max_pool_backward_before_any_forward_is_the_layer_s_own_error():
+    layer = pool_layer(MaxPool2D, CASES[0])
+    with pytest.raises(RuntimeError, match=r"MaxPool2D\.backward needs a forward\(X, training=True\) first"):
+        layer.backward(np.zeros((2, 2, 2, 2)))
+
+
 @pytest.mark.parametrize("kind, cls", [("max", MaxPool2D), ("avg", AvgPool2D)])
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 @pytest.mark.parametrize("ties", [False, True], ids=["floats", "small-ints"])
@@ -68,7 +51,8 @@ def test_pool_matches_the_loop_reference(kind, cls, case, ties):
     X = rng.integers(0, 3, (2, 2, *case[2:])).astype(float) if ties else rng.standard_normal((2, 2, *case[2:]))
     Y = layer.forward(X, training=True)
     dY = rng.standard_normal(Y.shape)
-    Y_ref, dX_ref = pool_reference(X, layer.pool_size, layer.stride, kind, dY)
+    Y_ref = pool_forward(X, layer.pool_size, layer.stride, kind)
+    dX_ref = pool_backward(X, layer.pool_size, layer.stride, kind, dY)
     np.testing.assert_allclose(Y, Y_ref, rtol=1e-15, atol=1e-15)
     np.testing.assert_allclose(layer.backward(dY), dX_ref, rtol=1e-12, atol=1e-15)
 

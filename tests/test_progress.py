@@ -2,7 +2,7 @@
 
 import pytest
 
-from deeplearner.progress import format_logs, is_log_epoch
+from deeplearner.model.progress import format_logs, is_log_epoch
 
 
 @pytest.mark.parametrize("epochs", list(range(1, 60)) + [99, 101, 999, 1000, 1001, 4321, 10000])

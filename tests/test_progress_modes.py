@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from deeplearner import progress
-from deeplearner.progress import NotebookDisplay, ProgressReporter, output_mode
+from deeplearner.model.progress import NotebookDisplay, ProgressReporter, output_mode
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,7 +83,7 @@ def test_ipython_in_a_terminal_is_not_a_kernel(monkeypatch):
 
 
 def test_the_mode_is_chosen_without_importing_ipython():
-    code = "import sys, deeplearner.progress as p; p.output_mode(); print('IPython' in sys.modules)"
+    code = "import sys, deeplearner.model.progress as p; p.output_mode(); print('IPython' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.stdout.strip() == "False"
@@ -146,7 +146,7 @@ def test_a_terminal_still_gets_the_bar_with_eta_redrawn_in_place():
               "X, y = np.random.default_rng(0).standard_normal((20, 2)), np.arange(20) % 2\n"
               "model = Sequential([Dense(2), Activation('softmax')], SGD(), CrossEntropyForSoftMax(), 2, seed=0)\n"
               "import warnings; warnings.simplefilter('ignore')\n"   # random labels: fit rightly warns
-              "model.fit(X, y, epochs=100, batchsize=10)\n")
+              "model.fit(X, y, epochs=100, batch_size=10)\n")
     pid, fd = pty.fork()
     if pid == 0:   # the child: stdout and stderr are the terminal
         os.environ["PYTHONPATH"] = str(ROOT)

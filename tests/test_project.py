@@ -20,7 +20,7 @@ def pyproject():
 def test_the_version_is_written_once_in_the_package_and_pyproject_reads_it():
     project = pyproject()
     assert "version" not in project["project"] and project["project"]["dynamic"] == ["version"]
-    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "deeplearner.__version__"}
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "deeplearner.version.__version__"}
     assert re.fullmatch(r"\d+\.\d+\.\d+", deeplearner.__version__)
 
 

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from deeplearner import SGD, Activation, BatchNorm, CrossEntropyForSoftMax, Dense, Sequential
 from deeplearner.model import training
-from deeplearner.targets import learn_classes, one_hot
+from deeplearner.model.targets import learn_classes, one_hot
 
 
 def small_model(n_in, n_out, seed=0):

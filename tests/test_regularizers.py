@@ -6,7 +6,8 @@ import pytest
 import deeplearner
 from deeplearner import (SGD, L2, Activation, BatchNorm, Conv2D, CrossEntropyForSoftMax, Dense, Flatten,
                          MeanSquaredError, Sequential, gradcheck, load_model)
-from deeplearner.model.replicas import Replicas
+from helpers import split_step
+from deeplearner.parallel.replicas import Replicas
 from deeplearner.regularizers import total_penalty
 
 
@@ -133,8 +134,8 @@ def test_a_split_batch_adds_the_penalty_gradient_once():
     replicas = Replicas(split, 3, min_rows=1)
     for _ in range(2):
         X, T = rng.normal(size=(9, 2, 5, 5)), np.eye(4)[rng.integers(0, 4, 9)]
-        alone._step(X, T)
-        replicas.train_step(X, T)
+        alone.train_step(X, T)
+        split_step(replicas, X, T)
     for i in (0, 4):
         for name in ("W", "b"):
             np.testing.assert_allclose(split.layers[i].grads[name], alone.layers[i].grads[name], rtol=1e-11,

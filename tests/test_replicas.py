@@ -1,4 +1,4 @@
-"""A batch split between threads (deeplearner/model/replicas.py) gives the one-thread step, up to rounding."""
+"""A batch split between threads (deeplearner/parallel/replicas.py) gives the one-thread step, up to rounding."""
 
 import copy
 import multiprocessing
@@ -8,11 +8,12 @@ import threading
 
 import numpy as np
 import pytest
-from helpers import SelfTrainingScale
+from helpers import SelfTrainingScale, split_step
 
 from deeplearner import (SGD, Activation, AvgPool2D, BatchNorm, Conv2D, CrossEntropyForSoftMax, Dense, Dropout,
                          Flatten, MaxPool2D, MeanSquaredError, Sequential)
-from deeplearner.model.replicas import Replicas, can_split
+from deeplearner.parallel import replicas as replicas_module
+from deeplearner.parallel.replicas import Replicas, can_split
 
 IMAGE = (2, 6, 6)
 
@@ -36,6 +37,13 @@ def batch(n, seed=1):
     return X, T
 
 
+def count_split_steps(monkeypatch):
+    """A list that gets the batch size of every step that really runs split (two or more parts)."""
+    steps, real = [], Replicas.forward_backward
+    monkeypatch.setattr(Replicas, "forward_backward", lambda self, X, T: steps.append(len(X)) or real(self, X, T))
+    return steps
+
+
 def everything(model):
     """Every number the step changes: parameters, gradients, running statistics, momentum, the generator."""
     arrays = {f"{i}.{kind}.{name}": value for i, layer in enumerate(model.layers)
@@ -51,8 +59,8 @@ def test_a_split_step_is_the_one_thread_step_up_to_rounding(loss, n, parts):
     replicas = Replicas(split, parts, min_rows=1)
     for step in range(3):
         X, T = batch(n, seed=step)
-        loss_alone, output_alone = alone._step(X, T)
-        loss_split, output_split = replicas.train_step(X, T)
+        loss_alone, output_alone = alone.train_step(X, T)
+        loss_split, output_split = split_step(replicas, X, T)
         assert loss_split == pytest.approx(loss_alone, rel=1e-13)
         np.testing.assert_allclose(output_split, output_alone, rtol=1e-12, atol=1e-14)
     (arrays_alone, rng_alone), (arrays_split, rng_split) = everything(alone), everything(split)
@@ -66,8 +74,8 @@ def test_float32_stays_float32_and_agrees_with_one_thread():
     alone, split = cnn(dtype=np.float32), cnn(dtype=np.float32)
     replicas = Replicas(split, 2, min_rows=1)
     X, T = (A.astype(np.float32) for A in batch(20))
-    loss_alone, output_alone = alone._step(X, T)
-    loss_split, output_split = replicas.train_step(X, T)
+    loss_alone, output_alone = alone.train_step(X, T)
+    loss_split, output_split = split_step(replicas, X, T)
     assert output_split.dtype == np.float32 and loss_split == pytest.approx(loss_alone, rel=1e-5)
     np.testing.assert_allclose(output_split, output_alone, rtol=1e-4, atol=1e-6)
     for a, b in zip(alone.layers, split.layers):
@@ -85,56 +93,62 @@ def test_a_part_normalized_with_its_own_statistics_would_be_caught():
             if isinstance(twin, BatchNorm):
                 twin.forward = lambda X, training=True, twin=twin: BatchNorm.forward(_alone(twin), X, training)
     X, T = batch(10)
-    _, output_alone = alone._step(X, T)
-    _, output_split = replicas.train_step(X, T)
+    _, output_alone = alone.train_step(X, T)
+    _, output_split = split_step(replicas, X, T)
     assert not np.allclose(output_split, output_alone, rtol=1e-3)
 
 
 def _alone(twin):
-    twin.split = None      # as if this replica's rows were the whole batch
+    vars(twin).pop("whole_batch", None)      # as if this replica's rows were the whole batch
     return twin
 
 
 def test_inference_is_split_too_and_gives_the_same_numbers():
     model = cnn()
-    model.fit(*batch(40), epochs=2, batchsize=10, verbose=0, threads=1)
+    model.fit(*batch(40), epochs=2, batch_size=10, verbose=0, threads=1)
     X, _ = batch(25, seed=7)
     serial = model.predict_proba(X)
-    model._replicas = Replicas(model, 3, min_rows=1)
-    np.testing.assert_allclose(model.predict_proba(X), serial, rtol=1e-13, atol=1e-15)
-    model._replicas = Replicas(model, 3)                   # 25 rows: too few to split, one thread
-    np.testing.assert_array_equal(model.predict_proba(X), serial)
+    np.testing.assert_allclose(model.infer(X, split=Replicas(model, 3, min_rows=1)), serial, rtol=1e-13, atol=1e-15)
+    # 25 rows: too few to split, the model's own layers on one thread
+    np.testing.assert_array_equal(model.infer(X, split=Replicas(model, 3)), serial)
 
 
 def test_fit_on_two_threads_learns_what_fit_on_one_learns_and_drops_its_replicas(monkeypatch):
     X, T = batch(160)
     y = T.argmax(axis=1)
     one, two = cnn(seed=5), cnn(seed=5)
-    steps, real_step = [], Replicas.train_step
-    monkeypatch.setattr(Replicas, "train_step", lambda self, X, T: steps.append(len(X)) or real_step(self, X, T))
-    history_one = one.fit(X, y, X[:70], y[:70], epochs=3, batchsize=64, verbose=0, threads=1)
+    steps = count_split_steps(monkeypatch)
+    history_one = one.fit(X, y, X[:70], y[:70], epochs=3, batch_size=64, verbose=0, threads=1)
     assert steps == []
-    history_two = two.fit(X, y, X[:70], y[:70], epochs=3, batchsize=64, verbose=0, threads=2)
-    assert steps == [64, 32] + [64, 64, 32] * 2     # the model's first step runs alone, checked (guards.py)
+    history_two = two.fit(X, y, X[:70], y[:70], epochs=3, batch_size=64, verbose=0, threads=2)
+    assert steps == [64, 32] + [64, 64, 32] * 2     # the first step runs alone, checked (safeguards/first_step.py)
     for key in history_one:
         np.testing.assert_allclose(history_two[key], history_one[key], rtol=1e-10)
     for a, b in zip(one.layers, two.layers):
         for name in a.params:
             np.testing.assert_allclose(b.params[name], a.params[name], rtol=1e-10, atol=1e-13)
-    assert two._replicas is None and not two._replica_sets
+    assert not any(isinstance(value, Replicas) for value in vars(two).values())   # the model keeps none
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(two)).predict_proba(X), two.predict_proba(X))
 
 
 def test_parts_of_fewer_than_32_rows_are_not_worth_it_and_the_batch_runs_on_one_thread(monkeypatch):
     model = cnn()
-    alone = []
-    monkeypatch.setattr(model, "_step", lambda X, T: alone.append(len(X)) or Sequential._step(model, X, T))
+    alone, real = [], replicas_module.forward_backward
+
+    def counted(layers, loss, X, T):
+        if layers is model.body:          # the model's own layers: the batch ran whole
+            alone.append(len(X))
+        return real(layers, loss, X, T)
+
+    monkeypatch.setattr(replicas_module, "forward_backward", counted)
     replicas = Replicas(model, 2)
-    replicas.train_step(*batch(63))
+    split_step(replicas, *batch(63))
     assert alone == [63] and all(twin.X_hat is None     # no replica ran
                                  for layers in replicas.layers for twin in layers if isinstance(twin, BatchNorm))
-    replicas.train_step(*batch(64))
+    split_step(replicas, *batch(64))
     assert alone == [63]
+    assert all(twin.X_hat is not None    # both parts ran
+               for layers in replicas.layers for twin in layers if isinstance(twin, BatchNorm))
 
 
 def test_a_predict_inside_fit_hands_fit_its_replicas_back(monkeypatch):
@@ -146,30 +160,28 @@ def test_a_predict_inside_fit_hands_fit_its_replicas_back(monkeypatch):
             model.predict(X, threads=1)             # threads=1: this call splits nothing
 
     X, T = batch(128)
-    model, steps, real_step = cnn(), [], Replicas.train_step
-    monkeypatch.setattr(Replicas, "train_step", lambda self, X, T: steps.append(len(X)) or real_step(self, X, T))
-    model.fit(X, T.argmax(axis=1), epochs=3, batchsize=64, verbose=0, threads=2, callbacks=[PredictEachEpoch()])
+    model, steps = cnn(), count_split_steps(monkeypatch)
+    model.fit(X, T.argmax(axis=1), epochs=3, batch_size=64, verbose=0, threads=2, callbacks=[PredictEachEpoch()])
     assert steps == [64] + [64, 64] * 2          # after each predict, the next epoch splits again
-    assert model._replicas is None
 
 
 class Saver(object):
     """A callback that pickles and deep-copies the model in the middle of a split fit."""
 
-    def __init__(self):
-        self.copies = []
+    def __init__(self, steps):
+        self.copies, self.steps = [], steps
 
     def on_epoch_end(self, model, epoch, logs):
-        assert model._replicas is not None                  # the fit is splitting right now
+        assert self.steps                                   # the fit is splitting right now
         self.copies += [pickle.loads(pickle.dumps(model)), copy.deepcopy(model)]
 
 
-def test_a_model_pickled_or_copied_during_fit_leaves_the_replicas_behind():
+def test_a_model_pickled_or_copied_during_fit_leaves_the_replicas_behind(monkeypatch):
     X, T = batch(128)
-    model, saver = cnn(), Saver()
-    model.fit(X, T.argmax(axis=1), epochs=1, batchsize=64, verbose=0, threads=2, callbacks=[saver])
+    model, saver = cnn(), Saver(count_split_steps(monkeypatch))
+    model.fit(X, T.argmax(axis=1), epochs=1, batch_size=64, verbose=0, threads=2, callbacks=[saver])
     for twin in saver.copies:
-        assert twin._replicas is None and twin._replica_sets == {}
+        assert not any(isinstance(value, Replicas) for value in vars(twin).values())
         np.testing.assert_allclose(twin.predict_proba(X), model.predict_proba(X), rtol=1e-12)
     assert len(pickle.dumps(saver.copies[0])) < 1.2 * len(pickle.dumps(model))
 
@@ -204,18 +216,18 @@ def test_a_hook_put_on_a_layer_by_a_callback_during_fit_is_honoured(monkeypatch)
 
     X, T = batch(128)
     model = cnn()
-    model.fit(X, T.argmax(axis=1), epochs=2, batchsize=64, verbose=0, threads=2, callbacks=[Hook()])
+    model.fit(X, T.argmax(axis=1), epochs=2, batch_size=64, verbose=0, threads=2, callbacks=[Hook()])
     assert calls[:2] == [64, 64]                  # epoch 2 ran on one thread, through the hook
 
 
 def _one_split_step_in_a_child(queue):
     model = cnn()
-    queue.put(float(Replicas(model, 2, min_rows=1).train_step(*batch(10))[0]))
+    queue.put(float(split_step(Replicas(model, 2, min_rows=1), *batch(10))[0]))
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_forked_child_makes_its_own_helper_threads():
-    Replicas(cnn(), 2, min_rows=1).train_step(*batch(10))     # the parent's helpers exist now
+    split_step(Replicas(cnn(), 2, min_rows=1), *batch(10))     # the parent's helpers exist now
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
     child = context.Process(target=_one_split_step_in_a_child, args=(queue,))
@@ -234,7 +246,7 @@ def test_two_models_splitting_at_once_from_two_threads_both_finish():
         try:
             replicas = Replicas(cnn(seed=seed), 3, min_rows=1)
             for step in range(30):
-                replicas.train_step(*batch(12, seed=step))
+                split_step(replicas, *batch(12, seed=step))
         except BaseException as error:
             errors.append(error)
 
@@ -261,7 +273,7 @@ class MyLoss(CrossEntropyForSoftMax):
 def test_only_convolutional_models_of_layers_that_say_so_split():
     assert can_split(cnn())
     mlp = Sequential([Dense(8), BatchNorm(), Activation("relu"), Dense(3), Activation("softmax")], SGD(),
-                     CrossEntropyForSoftMax(), input_dim=4)
+                     CrossEntropyForSoftMax(), input_shape=4)
     assert not can_split(mlp)                              # BLAS's threads split its products better
     assert not can_split(cnn(extra=[MyDense(6)]))
     assert can_split(cnn(extra=[MySplittingDense(6)]))
@@ -274,11 +286,11 @@ def test_only_convolutional_models_of_layers_that_say_so_split():
     assert not can_split(model)
 
 
-def test_a_model_that_cannot_split_runs_on_one_thread_with_threads_2():
-    model = cnn(extra=[Dense(8), SelfTrainingScale()])
-    X, T = batch(20)
-    model.fit(X, T.argmax(axis=1), epochs=1, batchsize=10, verbose=0, threads=2)
-    assert model._replicas is None and not getattr(model, "_replica_sets", {})
+def test_a_model_that_cannot_split_runs_on_one_thread_with_threads_2(monkeypatch):
+    model, steps = cnn(extra=[Dense(8), SelfTrainingScale()]), count_split_steps(monkeypatch)
+    X, T = batch(64)
+    model.fit(X, T.argmax(axis=1), epochs=2, batch_size=64, verbose=0, threads=2)
+    assert steps == []
 
 
 def finishes(function, seconds=20):
@@ -309,13 +321,13 @@ def test_an_error_in_any_part_reaches_the_caller_changes_nothing_and_hangs_nothi
         raise RuntimeError("boom in one part")
 
     replicas.layers[failing_part][0].forward = boom        # the other part waits in BatchNorm's exchange
-    error = finishes(lambda: replicas.train_step(*batch(10)))
+    error = finishes(lambda: split_step(replicas, *batch(10)))
     assert isinstance(error, RuntimeError) and "boom in one part" in str(error)
     after, _ = everything(model)
     for key, value in params_before.items():
         np.testing.assert_array_equal(after[key], value)
     del replicas.layers[failing_part][0].forward          # the next step meets at a new barrier
-    assert finishes(lambda: replicas.train_step(*batch(10))) is None
+    assert finishes(lambda: split_step(replicas, *batch(10))) is None
 
 
 @pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")   # inf - inf, on purpose
@@ -326,7 +338,7 @@ def test_a_loss_that_is_not_finite_stops_every_part_before_backward():
     X[7] = np.inf                       # in the second part's rows; BatchNorm's totals spread it to all
     params_before = {key: value.copy() for key, value in everything(model)[0].items() if ".params." in key}
     result = {}
-    assert finishes(lambda: result.update(step=replicas.train_step(X, T))) is None
+    assert finishes(lambda: result.update(step=split_step(replicas, X, T))) is None
     assert not np.isfinite(result["step"][0])
     after, _ = everything(model)
     for key, value in params_before.items():

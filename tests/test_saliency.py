@@ -117,9 +117,6 @@ def test_many_images_are_done_in_chunks_with_the_same_numbers(monkeypatch):
     np.testing.assert_allclose(saliency(model, X), whole, rtol=1e-12, atol=1e-15)   # BLAS may sum in another order
 
 
-@pytest.mark.xfail(strict=False, reason="BatchNorm.backward refuses to run after forward(X, training=False); "
-                                        "once it is the linear map dX = dY * gamma / sqrt(running_var + eps), "
-                                        "saliency goes through BatchNorm and this test passes")
 def test_a_model_with_batchnorm_matches_finite_differences():
     model = small_cnn(extra=[BatchNorm()])
     X = images(6, seed=9)

@@ -26,7 +26,7 @@ def data(n=40, n_features=4, labels=(0, 1, 2), seed=0):
 def classifier(hidden, optimizer=None, n_out=3, dtype=np.float64, seed=0):
     layers = [Dense(6), *hidden, Dense(n_out), Activation("softmax")]
     return Sequential(layers, optimizer or SGD(learning_rate=0.1), CrossEntropyForSoftMax(),
-                      input_dim=4, seed=seed, dtype=dtype)
+                      input_shape=4, seed=seed, dtype=dtype)
 
 
 def round_trip(model, tmp_path, name="model.npz", **kwargs):
@@ -67,7 +67,7 @@ LAYER_CASES = {
 def test_round_trip_keeps_every_layer_and_predicts_exactly_the_same(case, tmp_path):
     model = classifier(LAYER_CASES[case]())
     X, y = data()
-    model.fit(X, y, epochs=2, batchsize=8, verbose=0)
+    model.fit(X, y, epochs=2, batch_size=8, verbose=0)
     loaded = round_trip(model, tmp_path)
     assert_same_architecture(model, loaded)
     assert_same_weights(model, loaded)
@@ -79,7 +79,7 @@ def test_round_trip_keeps_every_layer_and_predicts_exactly_the_same(case, tmp_pa
 def test_batchnorm_running_statistics_are_restored(tmp_path):
     model = classifier([BatchNorm()])
     X, y = data()
-    model.fit(X + 3.0, y, epochs=2, batchsize=8, verbose=0)
+    model.fit(X + 3.0, y, epochs=2, batch_size=8, verbose=0)
     trained = model.layers[1]
     # Training moved the statistics away from their start (0 and 1), so restoring them is visible.
     assert np.all(trained.running_mean != 0) and np.all(trained.running_var != 1)
@@ -117,7 +117,7 @@ def test_optimizer_configs_are_the_constructor_arguments():
 def test_optimizer_hyperparameters_and_state_are_restored(name, tmp_path):
     model = classifier([BatchNorm(), Activation("relu")], OPTIMIZERS[name]())
     X, y = data()
-    model.fit(X, y, epochs=2, batchsize=8, verbose=0)
+    model.fit(X, y, epochs=2, batch_size=8, verbose=0)
     loaded = round_trip(model, tmp_path)
     assert type(loaded.optimizer) is type(model.optimizer)
     assert vars(loaded.optimizer).keys() == vars(model.optimizer).keys()
@@ -138,13 +138,13 @@ def test_optimizer_hyperparameters_and_state_are_restored(name, tmp_path):
 def test_adam_step_count_is_restored(tmp_path):
     model = classifier([], Adam(learning_rate=0.01))
     X, y = data(n=40)
-    model.fit(X, y, epochs=3, batchsize=10, verbose=0)          # 4 batches per epoch: 12 steps
+    model.fit(X, y, epochs=3, batch_size=10, verbose=0)          # 4 batches per epoch: 12 steps
     assert round_trip(model, tmp_path).optimizer.state["0.W"]["t"] == 12
 
 
 def continue_both(a, b, X, y, X_valid, y_valid):
-    history_a = a.fit(X, y, X_valid, y_valid, epochs=2, batchsize=8, verbose=0)
-    history_b = b.fit(X, y, X_valid, y_valid, epochs=2, batchsize=8, verbose=0)
+    history_a = a.fit(X, y, X_valid, y_valid, epochs=2, batch_size=8, verbose=0)
+    history_b = b.fit(X, y, X_valid, y_valid, epochs=2, batch_size=8, verbose=0)
     return history_a, history_b
 
 
@@ -157,7 +157,7 @@ def test_loaded_model_continues_training_bit_identically(name, tmp_path):
     X, y = data(n=50)
     X_valid, y_valid = data(n=20, seed=1)
     a = classifier([BatchNorm(), Activation("relu"), Dropout(0.3)], OPTIMIZERS[name]())
-    a.fit(X, y, X_valid, y_valid, epochs=3, batchsize=8, verbose=0)
+    a.fit(X, y, X_valid, y_valid, epochs=3, batch_size=8, verbose=0)
     b = round_trip(a, tmp_path)
     history_a, history_b = continue_both(a, b, X, y, X_valid, y_valid)
     assert_same_weights(a, b)
@@ -170,7 +170,7 @@ def test_continued_training_check_can_fail_without_the_generator_state(tmp_path)
     X, y = data(n=50)
     X_valid, y_valid = data(n=20, seed=1)
     a = classifier([Dropout(0.3)], Adam(learning_rate=0.01))
-    a.fit(X, y, epochs=3, batchsize=8, verbose=0)
+    a.fit(X, y, epochs=3, batch_size=8, verbose=0)
     b = round_trip(a, tmp_path)
     b.rng.random()
     continue_both(a, b, X, y, X_valid, y_valid)
@@ -183,7 +183,7 @@ def test_continued_training_check_can_fail_without_the_generator_state(tmp_path)
 def test_dtype_is_kept(dtype, tmp_path):
     model = classifier([BatchNorm(), Activation("relu")], Adam(learning_rate=0.01), dtype=dtype)
     X, y = data()
-    model.fit(X, y, epochs=1, batchsize=8, verbose=0)
+    model.fit(X, y, epochs=1, batch_size=8, verbose=0)
     loaded = round_trip(model, tmp_path)
     assert loaded.dtype == np.dtype(dtype)
     assert all(array.dtype == np.dtype(dtype) for weights in loaded.get_weights() for array in weights.values())
@@ -195,7 +195,7 @@ def test_dtype_is_kept(dtype, tmp_path):
 def test_classes_are_kept(labels, tmp_path):
     model = classifier([], n_out=len(labels))
     X, y = data(n=60, labels=labels)
-    model.fit(X, y, epochs=2, batchsize=10, verbose=0)
+    model.fit(X, y, epochs=2, batch_size=10, verbose=0)
     loaded = round_trip(model, tmp_path)
     assert loaded.classes_.dtype == model.classes_.dtype
     np.testing.assert_array_equal(loaded.classes_, labels)
@@ -208,7 +208,7 @@ def test_classes_are_kept(labels, tmp_path):
 def test_history_and_seed_are_kept(tmp_path):
     model = classifier([], seed=1234)
     X, y = data()
-    history = model.fit(X, y, *data(n=12, seed=2), epochs=3, batchsize=8, verbose=0)
+    history = model.fit(X, y, *data(n=12, seed=2), epochs=3, batch_size=8, verbose=0)
     loaded = round_trip(model, tmp_path)
     assert loaded.history_ == history and len(loaded.history_["val_loss"]) == 3
     assert loaded.seed == 1234
@@ -217,10 +217,10 @@ def test_history_and_seed_are_kept(tmp_path):
 def test_regression_model_round_trip(tmp_path):
     """MSE, one output, no classes_; its history holds NaN accuracies."""
     model = Sequential([Dense(5), Activation("tanh"), Dense(1)], SGD(learning_rate=0.05), MeanSquaredError(),
-                       input_dim=4, seed=0)
+                       input_shape=4, seed=0)
     X, _ = data()
     y = X @ [1.0, -2.0, 0.5, 0.0]
-    model.fit(X, y, epochs=2, batchsize=8, verbose=0)
+    model.fit(X, y, epochs=2, batch_size=8, verbose=0)
     loaded = round_trip(model, tmp_path)
     assert loaded.classes_ is None
     assert np.isnan(loaded.history_["accuracy"]).all()

@@ -22,8 +22,8 @@ y = np.array(["cat", "dog", "emu"])[np.arange(30) % 3]
 
 def trained(optimizer):
     model = Sequential([Dense(5), BatchNorm(), Activation("relu"), Dense(3), Activation("softmax")],
-                       optimizer, CrossEntropyForSoftMax(), input_dim=4, seed=0)
-    model.fit(X, y, epochs=2, batchsize=10, verbose=0)      # optimizer state, moved BatchNorm statistics
+                       optimizer, CrossEntropyForSoftMax(), input_shape=4, seed=0)
+    model.fit(X, y, epochs=2, batch_size=10, verbose=0)      # optimizer state, moved BatchNorm statistics
     return model
 
 
@@ -43,7 +43,7 @@ def loads_as_good_as_saved(path, model):
     loaded = load_model(path)
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
-    loaded.fit(X, y, epochs=1, batchsize=10, verbose=0)
+    loaded.fit(X, y, epochs=1, batch_size=10, verbose=0)
 
 
 def test_random_bytes_of_any_length(tmp_path):

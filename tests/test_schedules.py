@@ -16,7 +16,7 @@ def data(n=60, seed=0):
 def model(learning_rate=0.2, momentum=0.0, seed=0):
     return Sequential([Dense(6), BatchNorm(), Activation("tanh"), Dense(3), Activation("softmax")],
                       SGD(learning_rate=learning_rate, momentum=momentum), CrossEntropyForSoftMax(),
-                      input_dim=4, seed=seed)
+                      input_shape=4, seed=seed)
 
 
 def assert_same_weights(a, b):
@@ -39,7 +39,7 @@ class RateAtEachStep(Callback):
 def test_step_decay_halves_the_rate_every_3_epochs():
     X, y = data()
     seen = RateAtEachStep()
-    history = model(0.2).fit(X, y, epochs=7, batchsize=30, verbose=0, callbacks=[StepDecay(0.5, every=3), seen])
+    history = model(0.2).fit(X, y, epochs=7, batch_size=30, verbose=0, callbacks=[StepDecay(0.5, every=3), seen])
     # lr_e = 0.2 * 0.5 ** floor(e / 3), e = 0..6
     assert history["lr"] == [0.2, 0.2, 0.2, 0.1, 0.1, 0.1, 0.05]
     assert seen.rates == [rate for rate in history["lr"] for _ in range(2)]    # 2 batches per epoch
@@ -47,14 +47,14 @@ def test_step_decay_halves_the_rate_every_3_epochs():
 
 def test_exponential_decay_multiplies_the_rate_every_epoch():
     X, y = data()
-    history = model(0.2).fit(X, y, epochs=4, batchsize=60, verbose=0, callbacks=[ExponentialDecay(0.9)])
+    history = model(0.2).fit(X, y, epochs=4, batch_size=60, verbose=0, callbacks=[ExponentialDecay(0.9)])
     # lr_e = 0.2 * 0.9 ** e
     np.testing.assert_allclose(history["lr"], [0.2, 0.18, 0.162, 0.1458], rtol=1e-12)
 
 
 def test_initial_learning_rate_overrides_the_optimizers():
     X, y = data()
-    history = model(0.2).fit(X, y, epochs=3, batchsize=60, verbose=0,
+    history = model(0.2).fit(X, y, epochs=3, batch_size=60, verbose=0,
                              callbacks=[StepDecay(0.1, every=1, initial_learning_rate=1.0)])
     np.testing.assert_allclose(history["lr"], [1.0, 0.1, 0.01], rtol=1e-12)
 
@@ -62,10 +62,10 @@ def test_initial_learning_rate_overrides_the_optimizers():
 def test_a_schedule_trains_exactly_like_setting_the_rate_by_hand():
     X, y = data()
     scheduled, by_hand = model(0.2, momentum=0.9), model(0.2, momentum=0.9)
-    scheduled.fit(X, y, epochs=6, batchsize=20, verbose=0, callbacks=[StepDecay(0.5, every=2)])
+    scheduled.fit(X, y, epochs=6, batch_size=20, verbose=0, callbacks=[StepDecay(0.5, every=2)])
     for rate in (0.2, 0.1, 0.05):
         by_hand.optimizer.learning_rate = rate
-        by_hand.fit(X, y, epochs=2, batchsize=20, verbose=0)
+        by_hand.fit(X, y, epochs=2, batch_size=20, verbose=0)
     assert_same_weights(scheduled, by_hand)
     assert scheduled.optimizer.learning_rate == 0.05
 
@@ -73,15 +73,15 @@ def test_a_schedule_trains_exactly_like_setting_the_rate_by_hand():
 def test_the_same_schedule_object_continues_across_fit_calls():
     X, y = data()
     net, schedule = model(0.2), StepDecay(0.5, every=2)
-    first = net.fit(X, y, epochs=3, batchsize=60, verbose=0, callbacks=[schedule])
-    second = net.fit(X, y, epochs=3, batchsize=60, verbose=0, callbacks=[schedule])
+    first = net.fit(X, y, epochs=3, batch_size=60, verbose=0, callbacks=[schedule])
+    second = net.fit(X, y, epochs=3, batch_size=60, verbose=0, callbacks=[schedule])
     assert first["lr"] + second["lr"] == [0.2, 0.2, 0.1, 0.1, 0.05, 0.05]
     assert schedule.epoch == 6 and schedule.initial_learning_rate == 0.2
 
 
 def test_without_a_schedule_history_lr_is_the_constant_rate():
     X, y = data()
-    assert model(0.3).fit(X, y, X, y, epochs=3, batchsize=60, verbose=0)["lr"] == [0.3, 0.3, 0.3]
+    assert model(0.3).fit(X, y, X, y, epochs=3, batch_size=60, verbose=0)["lr"] == [0.3, 0.3, 0.3]
 
 
 # ---------------------------------------------------------------- ReduceLROnPlateau, on scripted metrics
@@ -122,7 +122,7 @@ def test_plateau_never_goes_below_min_lr_and_watches_accuracies_going_up():
 
 def test_plateau_in_fit_logs_the_lowered_rate():
     X, y = data()
-    history = model(0.2).fit(X, y, epochs=5, batchsize=60, verbose=0,
+    history = model(0.2).fit(X, y, epochs=5, batch_size=60, verbose=0,
                              callbacks=[ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_delta=10.0)])
     # min_delta=10: no epoch counts as an improvement after the first, so every epoch halves the rate.
     np.testing.assert_allclose(history["lr"], [0.2, 0.2, 0.1, 0.05, 0.025])
@@ -141,10 +141,10 @@ def test_plateau_reports_a_monitor_fit_does_not_log_before_training():
 def test_a_model_trained_with_a_schedule_saves_its_current_rate_and_the_schedule_resumes(tmp_path):
     X, y = data()
     uninterrupted = model(0.2, momentum=0.9)
-    uninterrupted.fit(X, y, epochs=6, batchsize=20, verbose=0, callbacks=[StepDecay(0.5, every=2)])
+    uninterrupted.fit(X, y, epochs=6, batch_size=20, verbose=0, callbacks=[StepDecay(0.5, every=2)])
 
     first, schedule = model(0.2, momentum=0.9), StepDecay(0.5, every=2)
-    history = first.fit(X, y, epochs=3, batchsize=20, verbose=0, callbacks=[schedule])
+    history = first.fit(X, y, epochs=3, batch_size=20, verbose=0, callbacks=[schedule])
     first.save(tmp_path / "m.npz")
     config = schedule.get_config()
     assert config == {"drop": 0.5, "every": 2, "initial_learning_rate": 0.2, "initial_epoch": 3}
@@ -152,7 +152,7 @@ def test_a_model_trained_with_a_schedule_saves_its_current_rate_and_the_schedule
     loaded = load_model(tmp_path / "m.npz")
     assert loaded.optimizer.learning_rate == 0.1                # the rate of the last epoch run
     assert loaded.history_["lr"] == history["lr"] == [0.2, 0.2, 0.1]
-    loaded.fit(X, y, epochs=3, batchsize=20, verbose=0, callbacks=[StepDecay(**config)])
+    loaded.fit(X, y, epochs=3, batch_size=20, verbose=0, callbacks=[StepDecay(**config)])
     assert loaded.history_["lr"] == [0.1, 0.05, 0.05]
     assert_same_weights(loaded, uninterrupted)
 
@@ -160,7 +160,7 @@ def test_a_model_trained_with_a_schedule_saves_its_current_rate_and_the_schedule
 def test_a_rate_lowered_by_plateau_is_saved(tmp_path):
     X, y = data()
     net = model(0.2)
-    net.fit(X, y, epochs=3, batchsize=60, verbose=0,
+    net.fit(X, y, epochs=3, batch_size=60, verbose=0,
             callbacks=[ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_delta=10.0)])
     net.save(tmp_path / "m.npz")
     assert load_model(tmp_path / "m.npz").optimizer.learning_rate == 0.05
@@ -200,6 +200,6 @@ def test_an_optimizer_without_a_learning_rate_is_reported():
         def step(self, params, grads):
             pass
     X, y = data()
-    net = Sequential([Dense(3), Activation("softmax")], NoRate(), CrossEntropyForSoftMax(), input_dim=4)
+    net = Sequential([Dense(3), Activation("softmax")], NoRate(), CrossEntropyForSoftMax(), input_shape=4)
     with pytest.raises(TypeError, match=r"StepDecay: the optimizer NoRate has no number learning_rate to change"):
         net.fit(X, y, epochs=1, verbose=0, callbacks=[StepDecay()])

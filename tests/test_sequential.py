@@ -41,7 +41,7 @@ def test_integer_labels_within_range_map_to_their_own_unit_even_when_some_are_ab
     X, y = blobs([0, 2])
     X = np.hstack([X, np.zeros((len(X), 2))])                   # 4 features, 4 units
     model = classifier(4, 4)
-    model.fit(X, y, epochs=30, batchsize=8, verbose=0)
+    model.fit(X, y, epochs=30, batch_size=8, verbose=0)
     np.testing.assert_array_equal(model.classes_, [0, 1, 2, 3])
     P = model.predict_proba(X)
     assert (P[y == 2].argmax(axis=1) == 2).all() and (P[y == 0].argmax(axis=1) == 0).all()
@@ -52,7 +52,7 @@ def test_labels_1_to_10_of_shape_n_by_1_map_in_sorted_order_and_come_back():
     """The seed's labels: 1..10 as loadmat gives them, shape (n, 1); unit k stands for label k + 1."""
     X, y = blobs(np.arange(1, 11), n_per_class=8)
     model = classifier(10, 10)
-    model.fit(X, y.reshape(-1, 1), epochs=30, batchsize=16, verbose=0)
+    model.fit(X, y.reshape(-1, 1), epochs=30, batch_size=16, verbose=0)
     np.testing.assert_array_equal(model.classes_, np.arange(1, 11))
     predicted = model.predict(X)
     assert predicted.shape == (len(X),)
@@ -65,7 +65,7 @@ def test_loadmat_style_uint8_and_whole_float_labels_work_like_integers():
     X, y = blobs([1, 2, 3])
     for labels in (y.astype(np.uint8).reshape(-1, 1), y.astype(np.float64)):
         model = classifier(3, 3)
-        model.fit(X, labels, epochs=20, batchsize=8, verbose=0)
+        model.fit(X, labels, epochs=20, batch_size=8, verbose=0)
         np.testing.assert_array_equal(model.classes_, [1, 2, 3])
         assert np.mean(model.predict(X) == y) > 0.95
 
@@ -73,7 +73,7 @@ def test_loadmat_style_uint8_and_whole_float_labels_work_like_integers():
 def test_string_labels():
     X, y = blobs(["emu", "cat", "dog"])
     model = classifier(3, 3)
-    model.fit(X, y, epochs=20, batchsize=8, verbose=0)
+    model.fit(X, y, epochs=20, batch_size=8, verbose=0)
     np.testing.assert_array_equal(model.classes_, ["cat", "dog", "emu"])
     predicted = model.predict(X)
     assert predicted.dtype.kind == "U"
@@ -85,7 +85,7 @@ def test_labels_of_shape_n_and_n_by_1_and_one_hot_train_identically():
     runs = []
     for labels in (y, y.reshape(-1, 1), np.eye(3)[y]):
         model = classifier(3, 3, seed=4)
-        history = model.fit(X, labels, epochs=3, batchsize=8, verbose=0)
+        history = model.fit(X, labels, epochs=3, batch_size=8, verbose=0)
         np.testing.assert_array_equal(model.classes_, [0, 1, 2])
         runs.append((model.get_weights(), history["loss"]))
     for weights, losses in runs[1:]:
@@ -109,7 +109,7 @@ def trained():
     X = X + 1.5 * np.random.default_rng(2).standard_normal(X.shape)      # overlap: accuracy < 1
     X_valid, y_valid = X[::4], y[::4]
     model = classifier(4, 4, seed=3)
-    history = model.fit(X, y, X_valid, y_valid, epochs=5, batchsize=16, verbose=0)
+    history = model.fit(X, y, X_valid, y_valid, epochs=5, batch_size=16, verbose=0)
     return model, history, X, y, X_valid, y_valid
 
 
@@ -147,14 +147,14 @@ def test_fit_returns_the_per_epoch_history_and_keeps_it(trained):
 
 
 def test_the_seed_notebooks_positional_fit_call_works():
-    """fit(X_train, y_train, X_valid, y_valid, epochs=..., batchsize=...): the seed's argument order.
+    """fit(X_train, y_train, X_valid, y_valid, epochs=..., batch_size=...): the seed's argument order.
 
     verbose=0 here; the call exactly as written (default verbose=1) runs in a fresh process below.
     """
     X_train, y_train = blobs(np.arange(1, 4), seed=5)
     X_valid, y_valid = blobs(np.arange(1, 4), n_per_class=4, seed=6)
     model = classifier(3, 3)
-    history = model.fit(X_train, y_train.reshape(-1, 1), X_valid, y_valid.reshape(-1, 1), epochs=10, batchsize=1000,
+    history = model.fit(X_train, y_train.reshape(-1, 1), X_valid, y_valid.reshape(-1, 1), epochs=10, batch_size=1000,
                         verbose=0)
     assert len(history["val_accuracy"]) == 10
     assert history["val_accuracy"][-1] == 1.0
@@ -185,7 +185,7 @@ def test_a_last_batch_of_one_sample_does_not_break_batchnorm(n, batchsize, shuff
     X, y = X[rows], y[rows]
     recorder = BatchSizeRecorder()
     model = classifier(3, 3, extra=[recorder])
-    history = model.fit(X, y, epochs=2, batchsize=batchsize, shuffle=shuffle, verbose=0)
+    history = model.fit(X, y, epochs=2, batch_size=batchsize, shuffle=shuffle, verbose=0)
     assert np.isfinite(history["loss"]).all()
     assert min(recorder.sizes) >= 2
     assert sum(recorder.sizes) == 2 * n
@@ -205,7 +205,7 @@ def test_batches_are_reshuffled_each_epoch():
     model = Sequential([RowRecorder(), Dense(2), Activation("softmax")], SGD(), CrossEntropyForSoftMax(), 2, seed=0)
     with warnings.catch_warnings():   # rows 0..19 are far from unit scale, and fit rightly says so
         warnings.simplefilter("ignore", TrainingWarning)
-        model.fit(X, np.arange(20) % 2, epochs=2, batchsize=20, verbose=0)
+        model.fit(X, np.arange(20) % 2, epochs=2, batch_size=20, verbose=0)
     assert sorted(seen[0]) == sorted(seen[1]) == list(range(20))
     assert not np.array_equal(seen[0], seen[1])
 
@@ -278,7 +278,7 @@ rng = np.random.default_rng(0)
 X, y = rng.standard_normal((20, 2)), np.arange(20) % 2
 for epochs in (10, 11, 19, 25, 100, 1000):
     model = Sequential([Dense(2), Activation("softmax")], SGD(), CrossEntropyForSoftMax(), 2, seed=0)
-    model.fit(X, y, X, y, epochs=epochs, batchsize=10)       # the seed's call: default verbose=1
+    model.fit(X, y, X, y, epochs=epochs, batch_size=10)       # the seed's call: default verbose=1
 """
 
 
@@ -343,7 +343,7 @@ def small_problem():
 def test_log_lines_show_epoch_losses_and_accuracies(capsys):
     X, y = small_problem()
     model = Sequential([Dense(2), Activation("softmax")], SGD(), CrossEntropyForSoftMax(), 2, seed=0)
-    history = model.fit(X, y, X, y, epochs=3, batchsize=10, verbose=2)
+    history = model.fit(X, y, X, y, epochs=3, batch_size=10, verbose=2)
     lines = log_lines(capsys.readouterr().out)
     assert len(lines) == 3                                                   # verbose=2: every epoch
     last = lines[-1]
@@ -366,7 +366,7 @@ def test_verbose_0_prints_nothing(capsys):
 def run_with_seed(seed):
     X, y = blobs([0, 1, 2], seed=8)
     model = classifier(3, 3, seed=seed, extra=[Dropout(0.3)])       # init, masks and shuffling all draw
-    history = model.fit(X, y, X, y, epochs=3, batchsize=8, verbose=0)
+    history = model.fit(X, y, X, y, epochs=3, batch_size=8, verbose=0)
     return model.get_weights(), history, model.predict_proba(X)
 
 

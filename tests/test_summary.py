@@ -12,7 +12,7 @@ def summary_lines(model):
 
 def test_a_frozen_layer_counts_as_non_trainable():
     model = Sequential([Dense(4), BatchNorm(), Activation("relu"), Dense(2), Activation("softmax")],
-                       SGD(), CrossEntropyForSoftMax(), input_dim=3, seed=0)
+                       SGD(), CrossEntropyForSoftMax(), input_shape=3, seed=0)
     model.layers[0].trainable = False
     lines = summary_lines(model)
     # Dense(4) on 3 inputs: 3*4 + 4 = 16 frozen; BatchNorm(4): 8 trained + 8 statistics; Dense(2): 4*2 + 2 = 10.
@@ -21,7 +21,7 @@ def test_a_frozen_layer_counts_as_non_trainable():
 
 def test_a_seed_style_layer_is_marked_uncounted_not_zero():
     model = Sequential([Dense(4), SelfTrainingScale(), Dense(2), Activation("softmax")],
-                       SGD(), CrossEntropyForSoftMax(), input_dim=3, seed=0)
+                       SGD(), CrossEntropyForSoftMax(), input_shape=3, seed=0)
     lines = summary_lines(model)
     row = next(line for line in lines if "SelfTrainingScale" in line)
     assert row.rstrip("| ").endswith("?")

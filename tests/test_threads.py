@@ -16,8 +16,8 @@ import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from deeplearner import SGD, Activation, Callback, CrossEntropyForSoftMax, Dense, Layer, Sequential
-from deeplearner.model import threads
-from deeplearner.model.threads import ThreadChooser, candidates
+from deeplearner.parallel import threads
+from deeplearner.parallel.threads import ThreadChooser, candidates
 
 MOST = max((lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"), default=1)
 needs_threads = pytest.mark.skipif(MOST < 2, reason="BLAS runs one thread here: nothing to choose")
@@ -237,7 +237,7 @@ class RecordThreads(Layer):
 
 def recording_model():
     model = Sequential([RecordThreads(), Dense(5), Activation("tanh"), Dense(3), Activation("softmax")],
-                       SGD(learning_rate=0.1), CrossEntropyForSoftMax(), input_dim=4, seed=0)
+                       SGD(learning_rate=0.1), CrossEntropyForSoftMax(), input_shape=4, seed=0)
     return model, model.layers[0]
 
 
@@ -248,7 +248,7 @@ y = np.arange(100) % 3
 def test_threads_1_is_used_throughout_fit_predict_and_evaluate_and_given_back():
     before = threadpool_info()
     model, recorder = recording_model()
-    model.fit(X, y, X[:20], y[:20], epochs=2, batchsize=10, verbose=0, threads=1)
+    model.fit(X, y, X[:20], y[:20], epochs=2, batch_size=10, verbose=0, threads=1)
     model.predict_proba(X, threads=1)
     model.predict(X, threads=1)
     model.evaluate(X, y, threads=1)
@@ -263,7 +263,7 @@ def test_automatic_fit_settles_on_the_count_the_clock_says_is_fastest(fast, monk
     machine.follow_the_real_setting(monkeypatch)
     before = threadpool_info()
     model, recorder = recording_model()
-    model.fit(X, y, epochs=5, batchsize=10, verbose=0)          # 50 batches
+    model.fit(X, y, epochs=5, batch_size=10, verbose=0)          # 50 batches
     assert all(len(set(seen)) == 1 and seen[0] in candidates(MOST) for seen in recorder.seen)
     assert [seen[0] for seen in recorder.seen[-10:]] == [fast] * 10
     assert threadpool_info() == before
@@ -276,7 +276,7 @@ def test_what_fit_learned_carries_over_to_the_next_call(monkeypatch):
     machine.follow_the_real_setting(monkeypatch)
     model, recorder = recording_model()
     for _ in range(6):
-        model.fit(X[:20], y[:20], epochs=1, batchsize=10, verbose=0)   # 2 batches per call
+        model.fit(X[:20], y[:20], epochs=1, batch_size=10, verbose=0)   # 2 batches per call
     counts = [seen[0] for seen in recorder.seen]
     assert counts[:6] == [1] * 6 and counts[6] != 1 and counts[-4:] == [1, 1, 1, 1]
 
@@ -303,7 +303,7 @@ def test_nothing_leaks_when_fit_raises(threads_):
     before = threadpool_info()
     model, _ = recording_model()
     with pytest.raises(RuntimeError, match="boom"):
-        model.fit(X, y, epochs=3, batchsize=10, verbose=0, callbacks=[Boom()], threads=threads_)
+        model.fit(X, y, epochs=3, batch_size=10, verbose=0, callbacks=[Boom()], threads=threads_)
     assert threadpool_info() == before
 
 
@@ -312,14 +312,14 @@ def test_nothing_leaks_when_predict_raises_or_when_an_outer_limit_is_in_force():
         def forward(self, X, training=True):
             raise ValueError("broken layer")
 
-    model = Sequential([Broken(), Dense(3), Activation("softmax")], SGD(), CrossEntropyForSoftMax(), input_dim=4)
+    model = Sequential([Broken(), Dense(3), Activation("softmax")], SGD(), CrossEntropyForSoftMax(), input_shape=4)
     before = threadpool_info()
     with pytest.raises(ValueError, match="broken layer"):
         model.predict_proba(X, threads=1)
     assert threadpool_info() == before
     model, recorder = recording_model()
     with threadpool_limits(1, user_api="blas"):                 # the user's own limit is the most fit may use
-        model.fit(X, y, epochs=1, batchsize=10, verbose=0)
+        model.fit(X, y, epochs=1, batch_size=10, verbose=0)
         assert all(set(seen) == {1} for seen in recorder.seen)
         assert blas_threads_now() == [1] * len(blas_threads_now())
     assert threadpool_info() == before
@@ -347,6 +347,6 @@ def test_importing_deeplearner_does_not_import_threadpoolctl():
 def test_a_model_that_chose_threads_can_still_be_pickled():
     import pickle
     model, _ = recording_model()
-    model.fit(X, y, epochs=2, batchsize=10, verbose=0)
+    model.fit(X, y, epochs=2, batch_size=10, verbose=0)
     copy = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(copy.predict_proba(X), model.predict_proba(X))

@@ -25,13 +25,13 @@ def test_freezing_keeps_the_optimizer_off_the_parameters_but_not_the_training_mo
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(40, 3)), np.arange(40) % 2
     model = Sequential([Dense(4), BatchNorm(), Activation("relu"), Dense(2), Activation("softmax")],
-                       SGD(learning_rate=0.5), CrossEntropyForSoftMax(), input_dim=3, seed=0)
+                       SGD(learning_rate=0.5), CrossEntropyForSoftMax(), input_shape=3, seed=0)
     frozen = model.layers[1]
     frozen.trainable = False
     gamma, beta, running_mean = (frozen.params["gamma"].copy(), frozen.params["beta"].copy(),
                                  frozen.running_mean.copy())
     W0 = model.layers[0].params["W"].copy()
-    model.fit(X, y, epochs=2, batchsize=10, verbose=0)
+    model.fit(X, y, epochs=2, batch_size=10, verbose=0)
     assert np.array_equal(frozen.params["gamma"], gamma) and np.array_equal(frozen.params["beta"], beta)
     assert not np.array_equal(frozen.running_mean, running_mean)     # training mode still on
     assert not np.array_equal(model.layers[0].params["W"], W0)       # the other layers still train

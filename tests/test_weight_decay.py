@@ -7,7 +7,6 @@ copy of the update formulas as they were before these arguments existed; saving;
 
 import copy
 import math
-import pickle
 
 import numpy as np
 import pytest
@@ -337,20 +336,6 @@ def test_the_default_path_is_bit_identical_to_the_old_update(make, old, dtype):
             np.testing.assert_array_equal(arrays[key], reference[key])
             assert arrays[key].dtype == dtype
 
-
-def test_an_optimizer_pickled_before_the_new_arguments_still_steps():
-    """Old pickles have no weight_decay / clipnorm / global_clipnorm attributes: the class defaults stand in."""
-    optimizer = SGD(learning_rate=0.1)
-    for name in ("weight_decay", "clipnorm", "global_clipnorm"):
-        del optimizer.__dict__[name]
-    optimizer = pickle.loads(pickle.dumps(optimizer))
-    W = np.array([1.0])
-    optimizer.step({"W": W}, {"W": np.array([1.0])})
-    assert W[0] == pytest.approx(0.9, abs=1e-15)
-    assert optimizer.get_config() == {"learning_rate": 0.1, "momentum": 0.0, "nesterov": False}
-
-
-# ---------------------------------------------------------------- BatchNorm: scaling W changes nothing but dW
 def test_before_batchnorm_scaling_W_keeps_the_loss_and_divides_dW():
     """The reason the decay acts on the effective learning rate there (van Laarhoven 2017)."""
     X, y = np.random.default_rng(4).normal(size=(16, 3)), np.arange(16) % 3

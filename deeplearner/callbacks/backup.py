@@ -31,7 +31,7 @@ import os
 
 import numpy as np
 
-from ..model.saving import load_model, write_atomically
+from ..saving import load_model, write_atomically
 from .base import Callback
 from .paths import check_folder
 

@@ -61,8 +61,9 @@ import os
 import numpy as np
 
 from ..layers import compat
-from ..model import Sequential
-from ..model.saving import write_atomically
+from ..model.sequential import Sequential
+from ..saving.atomic import write_atomically
+from ..version import __version__
 
 OPSET = 17          # ONNX Runtime 1.13 and later
 IR_VERSION = 8      # the IR version that goes with opset 17; a newer one would shut out older runtimes
@@ -121,7 +122,6 @@ def to_onnx(model, path, dtype=None):
     layers = " -> ".join(compat.layer_name(layer) for layer in model.layers)
     graph = helper.make_graph(builder.nodes, "deeplearner.Sequential", inputs, outputs, builder.initializers,
                               doc_string=f"deeplearner Sequential: {layers}; Y = predict_proba(X).")
-    from .. import __version__
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                               producer_name="deeplearner", producer_version=__version__)
     proto.ir_version = IR_VERSION

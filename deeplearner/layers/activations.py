@@ -154,7 +154,6 @@ tanh = Tanh()
 softmax = Softmax()
 
 ACTIVATIONS = {fn.name: fn for fn in (relu, leaky_relu, sigmoid, tanh, softmax)}
-_BUILTIN_TYPES = tuple(type(fn) for fn in ACTIVATIONS.values())
 
 
 class Activation(Layer):
@@ -166,13 +165,6 @@ class Activation(Layer):
         One of ``"relu"``, ``"leaky_relu"``, ``"sigmoid"``, ``"tanh"``, ``"softmax"``, or an
         object with ``name``, ``forward(X)`` and ``backward(X, Y, dY)`` such as ``relu``.
     """
-
-    @property
-    def splits_batch(self):
-        """Whether a batch may be split between replicas (model/replicas.py): for the built-in
-        functions, which keep nothing; a function object of your own is shared by every replica
-        and might keep state between forward and backward, so it runs on one thread."""
-        return type(self.fn) in _BUILTIN_TYPES
 
     def __init__(self, fn):
         super().__init__()

@@ -23,13 +23,10 @@ A built-in layer's ``backward`` only *computes* gradients: it fills ``self.grads
 as ``self.params``) and returns the gradient with respect to its input. The model hands
 ``params`` and ``grads`` to the optimizer, which changes the parameters.
 
-A convolutional network may split each batch between threads (``deeplearner/model/replicas.py``):
-each thread runs its part through its own copy of every layer, made by ``replica()``, which
-shares ``params`` and ``buffers`` and has its own ``grads``. Only a class that says so in its
-own body, ``splits_batch = True``, is split; the built-in layers do, a subclass must say it
-again. Say it only if forward and backward treat each sample alone and fill ``self.grads``
-(the model adds the parts' up); BatchNorm, the one built-in layer with sums over the batch,
-adds them up over the parts through ``self.split`` (None when the batch is whole).
+Where a layer's math needs the whole batch (BatchNorm's means, Dropout's mask), it asks
+``self.whole_batch`` (a `WholeBatch`): its sums, its size, its random draws. Here that is the
+identity; when a batch runs in parts on several threads, deeplearner/parallel/ gives each
+part's layers one that answers for the whole batch. A layer of your own needs none of this.
 
 Layers written in the seed notebook's style keep working: the model sets ``layer.inputshape``,
 calls ``layer.setup(optimizer, loss)``, and such a layer may update its own parameters inside
@@ -37,11 +34,40 @@ calls ``layer.setup(optimizer, loss)``, and such a layer may update its own para
 ``super().__init__()``, so nothing here may rely on attributes set in ``__init__``.
 """
 
-import copy
 import inspect
 import numbers
 
 import numpy as np
+
+from ..registry import add as register
+
+
+class WholeBatch:
+    """What a layer's forward knows of its batch: ``X`` is all of it.
+
+    BatchNorm's mean is ``whole_batch.sum(partial_sums) / M`` with ``M = whole_batch.size(X) * L``;
+    Dropout's mask is ``whole_batch.draw(make, X.shape)``. Each method is the identity, so the
+    math reads as if the seam were not there. (A part of a batch gets another object with the
+    same four members, which answers for the whole batch.)
+    """
+
+    leads = True
+    """Whether this forward does what happens once per batch (moving BatchNorm's running statistics)."""
+
+    def size(self, X):
+        """The number of samples in the batch: ``len(X)``."""
+        return len(X)
+
+    def sum(self, partial):
+        """The sum over the batch of a per-sample sum (an array, a number, or a tuple of them): ``partial``."""
+        return partial
+
+    def draw(self, make, shape):
+        """Random numbers for the batch, ``make(shape)``, with ``shape == X.shape`` (batch axis first)."""
+        return make(shape)
+
+
+WHOLE_BATCH = WholeBatch()
 
 
 class Layer:
@@ -67,11 +93,20 @@ class Layer:
         ``params`` to no optimizer, and ``count_params`` and the summary count them as
         non-trainable. Whether the layer runs in training mode (Dropout's masks, BatchNorm's batch
         statistics) is a separate question, decided by ``forward(X, training)``.
+    splits_batch : bool
+        False: when a batch runs in parts on several threads, this layer runs whole on one. A
+        class of yours may say True in its own body if it treats each sample alone.
     """
 
     needs_input_grad = True
     trainable = True
-    split = None    # set only on a replica working on part of a batch (see deeplearner/model/replicas.py)
+    whole_batch = WHOLE_BATCH   # sums and draws over the batch (see WholeBatch): X is all of it
+    splits_batch = False
+
+    def __init_subclass__(cls, **kwargs):
+        """Defining a layer class registers it, so that ``load_model`` finds the built-in ones by name."""
+        super().__init_subclass__(**kwargs)
+        register(cls)
 
     def __init__(self):
         self.params = {}
@@ -144,18 +179,6 @@ class Layer:
         """dY : ndarray of shape (batch, *outputshape()) -> dX : ndarray of shape (batch, *inputshape)."""
         raise NotImplementedError(f"{self.name} must define backward(dY).")
 
-    def replica(self):
-        """A copy for one part of a batch split between threads (deeplearner/model/replicas.py).
-
-        It holds the same ``params`` and ``buffers`` arrays (the model points it at them before
-        each step) but its own ``grads``. A cache that forward assigns anew (``self.X = X``)
-        is the replica's own; an array it reuses and writes in place would be shared, so a layer
-        with one overrides this method and gives each replica its own (BatchNorm does).
-        """
-        twin = copy.copy(self)
-        twin.grads = {name: np.zeros_like(grad) for name, grad in self.grads.items()}
-        return twin
-
     def count_params(self):
         """Return ``(trainable, non_trainable)`` numbers of scalars; a frozen layer's are all non-trainable."""
         n_params = sum(p.size for p in _arrays(self, "params"))
@@ -215,9 +238,10 @@ def _arrays(layer, attribute):
 def column_sums(A, out=None):
     """A : ndarray of shape (batch, n) -> sum_i A[i], ndarray of shape (n,). Only for 2-D A.
 
-    The same numbers as ``A.sum(axis=0)``, written as the product ones^T A: BLAS reads A once,
-    while ``sum(axis=0)`` adds one row at a time, 3-8x slower on layers 10-100 units wide.
-    Dense (db) and BatchNorm (the mean and dbeta) use it.
+    The same sum as ``A.sum(axis=0)``, written as the product ones^T A: BLAS reads A once,
+    while ``sum(axis=0)`` adds one row at a time, 3-8x slower on layers 10-100 units wide. The
+    two add in different orders, so they agree to rounding, not bit for bit (about 4e-15 on
+    sums of order 1 in float64). Dense (db) and BatchNorm (the mean and dbeta) use it.
     """
     # On 4-D input ones @ A would sum over the wrong axis without any error: refuse it.
     if A.ndim != 2:

@@ -35,6 +35,15 @@ class BatchNorm(Layer):
     running_mean, running_var : ndarray of shape (C,)
         Running statistics used at inference, not trained (they are ``buffers``).
         They start at zeros and ones.
+    X_hat : ndarray of shape (batch, C, L) or None
+        The normalized input of the last training forward (L = 1 for rows, height * width for
+        images), kept for backward. The array is reused: the next training batch of the same
+        shape is written into it, so keep a copy (``bn.X_hat.copy()``) to compare two batches.
+
+    See Also
+    --------
+    deeplearner.layers.reference.batchnorm_forward, deeplearner.layers.reference.batchnorm_backward :
+        The training forward and the step-by-step backward below, as plain loops over channels.
 
     Notes
     -----
@@ -49,7 +58,9 @@ class BatchNorm(Layer):
         running_mean = momentum * running_mean + (1 - momentum) * mu
         running_var  = momentum * running_var  + (1 - momentum) * var    (biased var stored)
 
-    Inference (``training=False``) uses running_mean and running_var instead of mu and var.
+    Inference (``training=False``) uses running_mean and running_var instead of mu and var, so
+    the layer is the affine map y_i = x_i scale + shift, scale = gamma / sqrt(running_var + eps),
+    and a backward after it returns dx_i = scale dy_i (what a saliency map needs).
     Training needs two values per channel: rows need a batch of 2 (the variance of one sample
     is 0, so x_hat would be 0); an image of 4x4 pixels already has 16 per channel.
 
@@ -79,14 +90,13 @@ class BatchNorm(Layer):
     (dgamma / s) = x_hat dgamma.
     """
 
-    splits_batch = True   # a batch may be split between replicas (model/replicas.py)
-
     def __init__(self, momentum=0.9, eps=1e-5):
         super().__init__()
         self.momentum = check_real("BatchNorm", "momentum", momentum, 0, 1, must="in [0, 1)",
                                    hint=" The usual value is 0.9 (PyTorch's 0.1 is 0.9 here).")
         self.eps = check_real("BatchNorm", "eps", eps, 0, low_open=True, hint=" The usual value is 1e-5.")
-        self.X_hat = None   # the normalized input of the last training forward, for backward
+        self.X_hat = None             # the normalized input of the last training forward, for backward
+        self.inference_scale = None   # gamma / sqrt(running_var + eps) of the last inference forward
 
     def get_config(self):
         return {"momentum": self.momentum, "eps": self.eps}
@@ -124,45 +134,39 @@ class BatchNorm(Layer):
         gamma, beta = self.params["gamma"], self.params["beta"]
         X3 = X.reshape(len(X), len(gamma), -1)       # (batch, C, L): L = 1 for rows, h * w for images
         if not training:
-            # Inference keeps no cache: a backward now would mix this batch's dY with the
-            # X_hat of an earlier training batch, so it is refused instead (see backward).
-            self.X_hat = None
             # Y = gamma (X - mean) / std + beta, folded into Y = X * scale + shift:
             # the (C,) vectors are cheap, and X is read once.
             scale = gamma / np.sqrt(self.running_var + self.eps)    # (C,)
             shift = beta - self.running_mean * scale                # (C,)
+            # A backward now differentiates this affine map (dX = dY * scale), never the
+            # X_hat of an earlier training batch.
+            self.X_hat, self.inference_scale = None, scale
             Y = X3 * scale[:, None]                                 # (batch, C, L) * (C, 1)
             Y += shift[:, None]                                     # in place: no second array
             return Y.reshape(X.shape)
 
-        # With the batch split between threads (model/replicas.py), this replica has some of
-        # its rows: the sums over the batch are totals over every part, so each normalizes
-        # with the whole batch's mu and var, exactly as one thread would.
-        total = (lambda partial: partial) if self.split is None else self.split.total
-        M = self._values_per_channel(X3)
+        # Sums over the batch go through self.whole_batch (base.py): the identity here.
+        batch = self.whole_batch
+        M = batch.size(X3) * X3.shape[2]                    # values per channel: batch * L
         if M < 2:
             raise ValueError(f"BatchNorm: training needs at least 2 samples per batch to estimate a variance "
                              f"(at least 2 values per channel), received a batch of {len(X)}. Use a larger "
-                             f"batchsize, or call forward(X, training=False) to use the running statistics.")
-        mu = total(channel_sums(X3)) / M                    # (batch, C, L) -> (C,); plain: X3.mean(axis=(0, 2))
+                             f"batch_size, or call forward(X, training=False) to use the running statistics.")
+        mu = batch.sum(channel_sums(X3)) / M                   # (batch, C, L) -> (C,); plain: X3.mean(axis=(0, 2))
         # X_hat = X3 - mu, written into an array kept from the last batch of this shape: a fresh
         # one per batch (1.3 MB for 100 images of 8 x 20 x 20) costs page faults, not arithmetic.
         X_hat = np.subtract(X3, mu[:, None], out=_reused(self, "_X_hat_buffer", X3))   # (batch, C, L), centred
-        var = total(channel_dots(X_hat, X_hat)) / M         # (C,), biased; plain: (X_hat**2).mean(axis=(0, 2))
+        var = batch.sum(channel_dots(X_hat, X_hat)) / M        # (C,), biased; plain: (X_hat**2).mean(axis=(0, 2))
         self.inv_std = 1.0 / np.sqrt(var + self.eps)        # (C,)
         X_hat *= self.inv_std[:, None]                      # in place: (X - mu) / sqrt(var + eps)
-        self.X_hat = X_hat
+        self.X_hat, self.inference_scale = X_hat, None
 
-        if self.split is None or self.split.index == 0:   # once per batch, however it is split
+        if batch.leads:                                     # once per batch
             self._update_running_statistics(mu, var)
 
         Y = X_hat * gamma[:, None]                          # (batch, C, L)
         Y += beta[:, None]                                  # in place: no second array
         return Y.reshape(X.shape)
-
-    def _values_per_channel(self, A3):
-        """M for A3 of shape (batch, C, L): batch * L, with the whole batch's rows when it is split."""
-        return (len(A3) if self.split is None else self.split.n) * A3.shape[2]
 
     def _update_running_statistics(self, mu, var):
         """In place, so anything holding these arrays sees the change."""
@@ -175,17 +179,19 @@ class BatchNorm(Layer):
     def backward(self, dY):
         """dY : ndarray of shape (batch, n) or (batch, channels, height, width) -> dX of dY's shape."""
         if self.X_hat is None:
-            raise RuntimeError("BatchNorm.backward needs a forward(X, training=True) first: a forward in "
-                               "inference mode (training=False) uses the running statistics and keeps no "
-                               "X_hat to back-propagate through.")
+            if getattr(self, "inference_scale", None) is None:
+                raise RuntimeError("BatchNorm.backward needs a forward(X) first: it differentiates what the "
+                                   "last forward computed.")
+            # After forward(X, training=False), Y = X * scale + shift with constant (C,) vectors.
+            scale = self.inference_scale
+            return (dY.reshape(len(dY), len(scale), -1) * scale[:, None]).reshape(dY.shape)   # (batch, C, L)
         X_hat = self.X_hat                                                 # (batch, C, L)
         dY3 = dY.reshape(X_hat.shape)                                      # (batch, C, L), a view
-        M = self._values_per_channel(X_hat)
+        batch = self.whole_batch
+        M = batch.size(X_hat) * X_hat.shape[2]
         dbeta = channel_sums(dY3, out=self.grads["beta"])            # (C,); plain: dY3.sum(axis=(0, 2))
         dgamma = channel_dots(dY3, X_hat, out=self.grads["gamma"])   # (C,); plain: (dY3 * X_hat).sum(axis=(0, 2))
-        if self.split is not None:
-            # A replica's grads are its part's (the model adds the parts up); dX needs the whole batch's.
-            dbeta, dgamma = self.split.total(np.stack([dbeta, dgamma]))
+        dbeta, dgamma = batch.sum((dbeta, dgamma))                   # over the whole batch: the same arrays here
         # Plain: dX = (gamma s / M)(M dY3 - dbeta - X_hat dgamma), each (C,) vector as [:, None].
         # Here dX = gamma s (dY3 - (dbeta + X_hat dgamma) / M), computed inside one new array:
         # about 1.15x faster than with a second temporary of dY's size.
@@ -194,11 +200,6 @@ class BatchNorm(Layer):
         np.subtract(dY3, dX, out=dX)                                       # dY3 - (dbeta + X_hat dgamma) / M
         dX *= (self.params["gamma"] * self.inv_std)[:, None]               # times gamma s
         return dX.reshape(dY.shape)
-
-    def replica(self):
-        twin = super().replica()
-        twin._X_hat_buffer = None       # reused between batches: each replica needs its own
-        return twin
 
     def onnx_nodes(self, builder, X):
         """ONNX export (see deeplearner/export/onnx.py): the inference forward, Y = X * scale + shift.

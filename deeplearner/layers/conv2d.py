@@ -25,7 +25,7 @@ class Conv2D(Layer):
         Zeros added around each image. p: p rows at the top and bottom and p columns left and
         right; (ph, pw): ph rows at the top and bottom, pw columns left and right (PyTorch's
         meaning); "valid": none; "same": TensorFlow's rule, h_out = ceil(h / sh) and
-        w_out = ceil(w / sw), the padding split evenly with an odd pixel at the bottom or right
+        w_out = ceil(w / sw), the padding shared evenly with an odd pixel at the bottom or right
         (stride 1 and an odd kernel: (k - 1) / 2 on every side; see ``windows.same_padding``).
     init : str or Initializer
         How W is drawn, with fan_in = C kh kw and fan_out = F kh kw; b starts at zero. A name
@@ -41,6 +41,11 @@ class Conv2D(Layer):
     ----------
     params : {"W": ndarray of shape (F, C, kh, kw), "b": ndarray of shape (F,)}
         W in PyTorch's layout, so weights copy over from ``nn.Conv2d`` unchanged.
+
+    See Also
+    --------
+    deeplearner.layers.reference.conv2d_forward, deeplearner.layers.reference.conv2d_backward :
+        The same math as plain loops over every output value; read them first.
 
     Notes
     -----
@@ -92,8 +97,6 @@ class Conv2D(Layer):
        with W rotated by 180 degrees).
     4. The padding is no input: dX = dXp[:, :, top : top + h, left : left + w].
     """
-
-    splits_batch = True   # a batch may be split between replicas (model/replicas.py)
 
     def __init__(self, filters, kernel_size, stride=1, padding=0, init="he_normal", kernel_regularizer=None):
         super().__init__()
@@ -165,11 +168,13 @@ class Conv2D(Layer):
                                "inference mode (training=False) keeps no input to compute dW from.")
         n, F = len(dY), self.filters
         dY3 = dY.reshape(n, F, -1)                                    # (batch, F, P)
+        # db[f] = sum over n and p of dY3[n, f, p]; plain: dY3.sum(axis=(0, 2)). einsum adds into
+        # the (F,) result as it reads, without the (batch, F) array of partial sums.
         np.einsum("nfp->f", dY3, out=self.grads["b"])                 # db: (batch, F, P) -> (F,)
         dW = self.grads["W"].reshape(F, -1)                           # (F, K), a view: written in place
         np.sum(dY3 @ self.cols.transpose(0, 2, 1), axis=0, out=dW)    # (batch, F, P) @ (batch, P, K) -> (F, K)
-        if self.kernel_regularizer is not None and (self.split is None or self.split.index == 0):
-            # dW += 2 l2 W, once per batch: of a batch split between replicas, part 0 adds it
+        if self.kernel_regularizer is not None and self.whole_batch.leads:   # once per batch (base.py)
+            # dW += 2 l2 W: the penalty's gradient
             self.grads["W"] += self.kernel_regularizer.gradient(self.params["W"])
         if not self.needs_input_grad:
             return None     # the first layer: dX would be the gradient for the data, which nothing reads
@@ -189,9 +194,15 @@ class Conv2D(Layer):
         twice. Each of the kh*kw adds runs over rows of C*batch neighbouring numbers (800 on the
         benchmark's second conv) instead of w_out (10): about 1.5x faster. And the product is batched
         over the P output pixels, one small GEMM each, as forward's is over images: one large
-        (K, F) @ (F, P batch) product is as fast on an idle machine, but OpenBLAS splits it over
+        (K, F) @ (F, P batch) product is as fast on an idle machine, but OpenBLAS spreads it over
         the cores, and it waits 10-30x longer when another program keeps one of them busy.
         """
+        # Plain, in the Notes' axis order (what deeplearner.layers.reference.conv2d_backward
+        # computes by loops):
+        #     dcols = W2.T @ dY3                                       (K, F) @ (batch, F, P) -> (batch, K, P)
+        #     for p, q: dXp[:, :, sh*i + p, sw*j + q] += dcols[:, (c, p, q), (i, j)]    for all c, i, j
+        #     dX = dXp[:, :, top:top + h, left:left + w]
+        # Below, the same numbers with the output pixel first and the batch last.
         (C, h, w), F, n = self.inputshape, self.filters, len(dY)
         (kh, kw), (sh, sw), (h_out, w_out) = self.kernel_size, self.stride, self.out_hw
         top, bottom, left, right = self.pads

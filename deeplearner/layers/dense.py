@@ -49,8 +49,6 @@ class Dense(Layer):
     ``predict`` leaves no reference to the caller's array behind, and backward then refuses to run.
     """
 
-    splits_batch = True   # a batch may be split between replicas (model/replicas.py)
-
     def __init__(self, units, init="glorot_uniform", kernel_regularizer=None):
         super().__init__()
         self.units = check_real("Dense", "units", units, 1, integer=True, hint=" Example: Dense(100).")
@@ -97,8 +95,8 @@ class Dense(Layer):
                                "inference mode (training=False) keeps no input to compute dW from.")
         np.matmul(self.X.T, dY, out=self.grads["W"])   # (n_in, batch) @ (batch, n_out) -> (n_in, n_out)
         column_sums(dY, out=self.grads["b"])           # db = sum_i dY[i]: (batch, n_out) -> (n_out,)
-        if self.kernel_regularizer is not None and (self.split is None or self.split.index == 0):
-            # dW += 2 l2 W, once per batch: of a batch split between replicas, part 0 adds it
+        if self.kernel_regularizer is not None and self.whole_batch.leads:   # once per batch (base.py)
+            # dW += 2 l2 W: the penalty's gradient
             self.grads["W"] += self.kernel_regularizer.gradient(self.params["W"])
         if not self.needs_input_grad:
             # The model's first layer: dX would be the gradient for the data, which nothing

@@ -24,8 +24,6 @@ class Dropout(Layer):
     model's ``seed`` fixes every mask.
     """
 
-    splits_batch = True   # a batch may be split between replicas (model/replicas.py)
-
     def __init__(self, rate):
         super().__init__()
         self.rate = check_real("Dropout", "rate", rate, 0, 1, hint=" Example: Dropout(0.2) drops 20% of the inputs.")
@@ -47,12 +45,7 @@ class Dropout(Layer):
         def draw(shape):   # in X's dtype, so that a float32 model stays float32 throughout
             return (self.rng.random(shape, dtype=X.dtype) < keep) / X.dtype.type(keep)
 
-        if self.split is None:
-            self.mask = draw(X.shape)
-        else:   # part of a batch split between threads (model/replicas.py): part 0 draws the
-            # whole batch's mask, as one thread would, and each part takes its own rows of it
-            whole = self.split.shared(lambda: draw((self.split.n, *X.shape[1:])))
-            self.mask = whole[self.split.rows]
+        self.mask = self.whole_batch.draw(draw, X.shape)   # the batch's mask: draw(X.shape) (base.py)
         return X * self.mask
 
     def backward(self, dY):

@@ -20,8 +20,6 @@ class Flatten(Layer):
     already flat passes through unchanged. Nothing is copied when X is C-contiguous.
     """
 
-    splits_batch = True   # a batch may be split between replicas (model/replicas.py)
-
     def build(self, input_shape, rng, dtype):
         super().build(input_shape, rng, dtype)
         self.width = math.prod(as_tuple(input_shape))

@@ -78,8 +78,6 @@ class GroupNorm(Layer):
     arrays the layer keeps from one batch to the next (fresh ones would cost page faults).
     """
 
-    splits_batch = True   # a batch may be split between replicas (model/replicas.py)
-
     def __init__(self, groups, eps=1e-5):
         super().__init__()
         self.groups = check_real("GroupNorm", "groups", groups, 1, integer=True,
@@ -198,11 +196,6 @@ class GroupNorm(Layer):
             setattr(self, name, buffer)
         return buffer
 
-    def replica(self):
-        twin = super().replica()
-        twin._X_hat_buffer = twin._correction_buffer = None   # reused between batches: each replica its own
-        return twin
-
     def onnx_nodes(self, builder, X):
         """ONNX export (see deeplearner/export/onnx.py): the forward above, with ops that have float64 kernels.
 
@@ -257,8 +250,6 @@ class InstanceNorm(GroupNorm):
     A channel of one pixel (H = W = 1, e.g. after a global pooling) has nothing to normalize
     over: build refuses it.
     """
-
-    splits_batch = True   # a batch may be split between replicas (model/replicas.py)
 
     def __init__(self, eps=1e-5):
         Layer.__init__(self)     # not GroupNorm's, which needs groups and whose messages say "GroupNorm"

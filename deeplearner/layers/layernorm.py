@@ -66,8 +66,6 @@ class LayerNorm(GroupNorm):
     value each.
     """
 
-    splits_batch = True   # a batch may be split between replicas (model/replicas.py)
-
     def __init__(self, eps=1e-5):
         Layer.__init__(self)     # not GroupNorm's, which needs groups and whose messages say "GroupNorm"
         self.eps = check_real("LayerNorm", "eps", eps, 0, low_open=True, hint=" The usual value is 1e-5.")

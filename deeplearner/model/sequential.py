@@ -1,8 +1,8 @@
 """Sequential: a stack of layers trained by one optimizer on one loss."""
 
-import contextlib
 import difflib
 import html
+import inspect
 import math
 import numbers
 
@@ -11,13 +11,14 @@ import numpy as np
 from ..layers import compat
 from ..layers.activations import Activation, Softmax
 from ..layers.base import ShapeError, as_layer_shape, as_tuple
-from ..targets import encode
+from ..parallel import check_threads, workers
+from ..regularizers import total_penalty
+from ..safeguards.first_step import FirstStepChecks
+from ..saving.model_file import save_model
 from ..validation import check_input_shape, check_positive_int, check_X, check_y
-from . import guards
-from .saving import save_model
+from .step import forward, forward_backward
 from .summary import count_params, summary_html, summary_text
-from .replicas import Replicas, can_split
-from .threads import FixedThreads, blas_threads, check_threads
+from .targets import encode
 from .training import train
 
 
@@ -36,7 +37,7 @@ class Sequential:
         The shape of one sample, without the batch axis: an int for flat rows (the number of
         features, as the seed passes ``X.shape[1]``), or ``(channels, height, width)`` for
         images, channels first: ``input_shape=(1, 20, 20)`` takes X of shape (n, 1, 20, 20).
-        ``input_dim=`` is accepted as another name for it.
+        The seed notebook's ``input_dim=`` is accepted as another name for it.
     seed : int or None
         Seeds the model's one random generator, ``rng``: weight initialization, Dropout masks and
         the shuffling in ``fit`` all draw from it, so one seed fixes the whole run (to the last
@@ -50,11 +51,15 @@ class Sequential:
         The label each output unit stands for, learned by the first ``fit``; None for regression.
     history_ : dict of str -> list of float
         Per-epoch metrics of the last ``fit`` (the same dict ``fit`` returns).
+    body : list of Layer
+        The layers a training step runs: all of them, but the final softmax when the loss takes
+        the logits (``CrossEntropyForSoftMax`` fuses the two: dL/dZ = (P - T) / batch).
+    checked : bool
+        Whether a first training step has checked what every layer returns
+        (deeplearner/safeguards/first_step.py); until then each step checks.
     """
 
     predict_batchsize = 8192   # rows per chunk in evaluate/predict: bounded memory on any input size
-    _replicas = None           # see __init__; a class default too, for a model pickled before it existed
-    automatic_threads_chunks = 8   # evaluate/predict choose threads from this many chunks on
 
     def __init__(self, layers, optimizer, loss, input_shape=None, seed=None, dtype=np.float64, *,
                  input_dim=None):
@@ -86,10 +91,7 @@ class Sequential:
         self.optimizer, self.loss, self.seed = optimizer, loss, seed
         self.classes_ = None
         self.history_ = None
-        self._thread_choosers = {}   # what fit and predict learned about BLAS threads (threads.py)
-        self._layers_checked = False   # set by the first training step, see guards.py
-        self._replicas = None          # while fit or predict splits batches between threads (replicas.py)
-        self._replica_sets = {}        # the replicas made during the current call, by thread count
+        self.checked = False
         self._build()
 
     @property
@@ -118,7 +120,7 @@ class Sequential:
 
         # With a fused loss the model trains on the logits: it runs every layer but the final
         # softmax, and back-propagation starts from the loss's dL/dZ = (P - T) / batch.
-        self._body = self.layers
+        self.body = self.layers
         if getattr(self.loss, "takes_logits", False):
             last = self.layers[-1]
             if not (isinstance(last, Activation) and isinstance(last.fn, Softmax)):
@@ -128,7 +130,7 @@ class Sequential:
             if self.n_outputs < 2:
                 raise ValueError(f"Sequential: {type(self.loss).__name__} needs at least 2 output units, the "
                                  f"model has {self.n_outputs}. Use Dense(n_classes) before the softmax.")
-            self._body = self.layers[:-1]
+            self.body = self.layers[:-1]
 
         # Nothing reads the gradient for the data, so the first layer may skip computing it
         # (for Dense: one GEMM less per step). gradcheck turns it back on to check it. Every
@@ -138,16 +140,12 @@ class Sequential:
                 layer.needs_input_grad = position > 0
 
     # ---------------------------------------------------------------- one step of training
-    def _forward(self, X, training, layers):
-        """X : (batch, input_dim) -> output of the last of ``layers`` (the first len(layers) of the model)."""
-        if not training and self._replicas is not None and can_split(self):
-            return self._replicas.forward(X, len(layers))
-        for layer in layers:
-            X = layer.forward(X, training)
-        return X
+    def parameters(self):
+        """The trainable arrays and their gradients, as two dicts keyed "layer_index.name".
 
-    def _parameters(self):
-        """The trainable arrays and their gradients, as two dicts keyed "layer_index.name"."""
+        What the optimizer receives: ``optimizer.step(*model.parameters())``. A frozen layer's
+        (``trainable = False``) are left out.
+        """
         params, grads = {}, {}
         for i, layer in enumerate(self.layers):
             if compat.is_trainable(layer):
@@ -156,62 +154,43 @@ class Sequential:
                     grads[f"{i}.{name}"] = layer.grads[name]
         return params, grads
 
-    def _train_step(self, X, T):
-        """Forward, loss, backward, optimizer step. Returns (loss, output of the body).
+    def gradients(self, X, T, split=None):
+        """Forward in training mode, loss, backward on one batch: ``(loss, output, dX)``; no step.
 
-        The model's first step also checks what each layer returns (guards.py), so a layer of
-        your own that returns the wrong shape is named at once; later steps skip the check.
+        The one training step (step.py), for the model: every layer's ``grads`` is filled. X is
+        checked and T encoded already (``compute_gradients`` takes labels). The first call also
+        checks what each layer returns (deeplearner/safeguards/first_step.py), so a layer of
+        your own that returns the wrong shape is named at once; later calls skip the check.
+
+        ``split``: None to run the batch here, or what ``deeplearner.parallel`` hands ``fit``
+        to run its parts on several threads (``split.forward_backward(X, T)``, the same step).
         """
-        if not self._layers_checked:
-            return guards.checked_step(self, self._step, X, T)
-        if self._replicas is not None and can_split(self):   # again: a callback may have put a hook on a layer
-            return self._replicas.train_step(X, T)   # the same step, the batch split between threads
-        return self._step(X, T)
+        if not self.checked:
+            loss, output, dX = forward_backward(self.body, self.loss, X, T, watch=FirstStepChecks(self))
+            self.checked = bool(np.isfinite(loss))   # a NaN loss skipped backward: check next time
+        elif split is not None:
+            loss, output, dX = split.forward_backward(X, T)
+        else:
+            loss, output, dX = forward_backward(self.body, self.loss, X, T)
+        return loss + self.penalty(), output, dX
 
-    def _split_between(self, count):
-        """From now on, split each batch between ``count`` threads (1: not at all; see replicas.py).
+    def penalty(self):
+        """The layers' weight penalties (``kernel_regularizer``), a float added to the loss; 0.0 without any.
 
-        The replicas are kept for each count until the call ends, so that a switch back does
-        not make them again (and their arrays stay warm).
+        Their gradients are added by each layer's backward. ``fit``'s ``loss`` and ``val_loss``
+        include the penalty, as Keras's do (deeplearner/regularizers.py).
         """
-        if count > 1 and count not in self._replica_sets:
-            self._replica_sets[count] = Replicas(self, count)
-        self._replicas = self._replica_sets.get(count)
+        return total_penalty(self.layers)
 
-    def __getstate__(self):
-        """For pickle and deepcopy: the replicas of a call in progress (a callback saving the
-        model during fit) stay behind; the copy is the model, ready for a call of its own."""
-        state = dict(vars(self))
-        state["_replicas"], state["_replica_sets"] = None, {}
-        return state
+    def train_step(self, X, T, split=None):
+        """One optimizer step on one batch: ``gradients``, then the optimizer. Returns ``(loss, output)``.
 
-    @contextlib.contextmanager
-    def _threads(self, threads, key):
-        """The thread choice (threads.py) for fit, evaluate or predict: BLAS threads, or for a
-        model that splits its batches (replicas.py) as many parts, each on one BLAS thread.
-
-        On exit the replicas of the call are dropped, and those of an outer call (fit, whose
-        callback called predict) are in force again.
+        What ``fit`` runs for every batch. When the loss is not finite nothing is changed, and
+        ``fit`` decides what to do. ``split`` as in ``gradients``.
         """
-        split = self._split_between if can_split(self) else None
-        outer = self._replicas, getattr(self, "_replica_sets", {})   # getattr: a model pickled before
-        self._replica_sets = {}
-        try:
-            with blas_threads(threads, self._thread_choosers, key, split) as timer:
-                yield timer
-        finally:
-            self._replicas, self._replica_sets = outer
-
-    def _step(self, X, T):
-        """The step itself, unchecked."""
-        output = self._forward(X, True, self._body)
-        loss = self.loss.forward(output, T)
-        if not np.isfinite(loss):
-            return loss, output            # fit decides what to do; nothing was changed yet
-        dY = self.loss.backward()
-        for layer in reversed(self._body):
-            dY = layer.backward(dY)        # built-in layers fill layer.grads
-        self.optimizer.step(*self._parameters())
+        loss, output, _ = self.gradients(X, T, split)
+        if np.isfinite(loss):
+            self.optimizer.step(*self.parameters())
         return loss, output
 
     def compute_loss(self, X, y, training=True):
@@ -222,7 +201,7 @@ class Sequential:
         differentiates this function numerically.
         """
         X, T, _ = self._check_data(X, y, learn=True)
-        return self.loss.forward(self._forward(X, training, self._body), T)
+        return self.loss.forward(forward(self.body, X, training), T) + self.penalty()
 
     def compute_gradients(self, X, y):
         """Forward in training mode, loss, backward: return ``(loss, dX)`` and fill every layer's grads.
@@ -231,11 +210,8 @@ class Sequential:
         dX (of X's shape) is None when the first layer skips it (``needs_input_grad`` is False).
         """
         X, T, _ = self._check_data(X, y, learn=True)
-        loss = self.loss.forward(self._forward(X, True, self._body), T)
-        dY = self.loss.backward()
-        for layer in reversed(self._body):
-            dY = layer.backward(dY)
-        return loss, dY
+        loss, _, dX = self.gradients(X, T)
+        return loss, dX
 
     def train_on_batch(self, X, y):
         """Run one optimizer step on the batch (X, y) and return its loss (before the step).
@@ -246,22 +222,22 @@ class Sequential:
         X, T, classes = self._check_data(X, y, learn=True)
         self._check_batchnorm_batches(len(X), len(X))
         self.classes_ = classes
-        loss, _ = self._train_step(X, T)
+        loss, _ = self.train_step(X, T)
         return loss
 
-    def _check_batchnorm_batches(self, n_samples, batchsize):
+    def _check_batchnorm_batches(self, n_samples, batch_size):
         """Refuse up front a batch smaller than a layer's ``min_training_batch``.
 
         BatchNorm on flat rows needs 2 samples to estimate a variance; on images one sample
         already has height * width values per channel, so its minimum is 1.
         """
-        smallest = min(n_samples, batchsize)
+        smallest = min(n_samples, batch_size)
         for i, layer in enumerate(self.layers):
             need = getattr(layer, "min_training_batch", 1)
             if smallest < need:
                 problem = (f"received {n_samples} training sample in X. Pass at least {need} samples"
                            if n_samples < need else
-                           f"received batchsize={batchsize}. Use batchsize={need} or more (32 is usual)")
+                           f"received batch_size={batch_size}. Use batch_size={need} or more (32 is usual)")
                 raise ValueError(f"{compat.layer_name(layer)} (layer {i}) needs at least {need} samples per batch "
                                  f"in training, {problem}, or remove it.")
 
@@ -285,12 +261,21 @@ class Sequential:
             rows = slice(start, start + self.predict_batchsize)
             yield rows, X[rows].astype(self.dtype, copy=False)
 
-    def _inference_threads(self, n_rows, threads):
-        """BLAS threads for evaluate/predict: ``threads`` if given; chosen by timing (as in fit)
-        when X has at least ``automatic_threads_chunks`` chunks; else the process's own setting."""
-        if threads is None and n_rows < self.automatic_threads_chunks * self.predict_batchsize:
-            return contextlib.nullcontext(FixedThreads())
-        return self._threads(threads, ("inference", min(n_rows, self.predict_batchsize)))
+    def _inference(self, X, threads):
+        """The threads for evaluate or predict on X (deeplearner/parallel/workers.py)."""
+        units = -(-len(X) // self.predict_batchsize)                     # chunks: ceil(n / predict_batchsize)
+        return workers(self, threads, ("inference", min(len(X), self.predict_batchsize)), units)
+
+    def infer(self, X, layers=None, split=None):
+        """X : (batch, *input_shape) -> the output of ``layers`` (all, unless given) in inference mode.
+
+        ``layers`` must be the model's first few (``model.body`` for the logits). ``split`` as in
+        ``gradients``: what ``deeplearner.parallel`` hands a call to run the batch in parts.
+        """
+        layers = self.layers if layers is None else layers
+        if split is not None:
+            return split.forward(X, len(layers))
+        return forward(layers, X, False)
 
     def predict_proba(self, X, threads=None):
         """X : array-like of shape (n, *input_shape) -> ndarray of shape (n, n_out), inference mode.
@@ -301,11 +286,11 @@ class Sequential:
         threads = check_threads(threads, "predict_proba")
         X = check_X(X, self.input_shape, self.dtype, convert=False)
         Y = np.empty((len(X), self.n_outputs), dtype=self.dtype)
-        with self._inference_threads(len(X), threads) as timer:
+        with self._inference(X, threads) as team:
             for rows, chunk in self._chunks(X):
-                timer.begin()
-                Y[rows] = self._forward(chunk, False, self.layers)
-                timer.end(len(chunk))
+                team.begin()
+                Y[rows] = self.infer(chunk, split=team.split)
+                team.end(len(chunk))
         return Y
 
     def predict(self, X, threads=None):
@@ -329,23 +314,30 @@ class Sequential:
         """
         threads = check_threads(threads, "evaluate")
         X, T, _ = self._check_data(X, y, convert=False)
-        with self._inference_threads(len(X), threads) as timer:
-            return self._evaluate(X, T, timer)
+        with self._inference(X, threads) as team:
+            return self.loss_and_accuracy(X, T, team.split, team)
 
-    def _evaluate(self, X, T, timer=None):
-        timer = FixedThreads() if timer is None else timer
+    def loss_and_accuracy(self, X, T, split=None, timer=None):
+        """``(loss, accuracy)`` on checked X and encoded targets T, in inference mode: evaluate's numbers.
+
+        ``fit`` calls it on the validation data after every epoch. ``split`` as in ``gradients``;
+        ``timer``, if given, has ``begin()`` and ``end(rows)`` called around each chunk
+        (deeplearner/parallel/workers.py times them to choose the thread count).
+        """
         total_loss, correct = 0.0, 0
-        body = self._body
         for rows, chunk in self._chunks(X):
-            timer.begin()
-            output = self._forward(chunk, False, body)
+            if timer is not None:
+                timer.begin()
+            output = self.infer(chunk, self.body, split)
             total_loss += self.loss.forward(output, T[rows]) * len(chunk)
-            correct += self._n_correct(output, T[rows])
-            timer.end(len(chunk))
+            correct += self.count_correct(output, T[rows])
+            if timer is not None:
+                timer.end(len(chunk))
         accuracy = correct / len(X) if self.classes_ is not None else float("nan")
-        return total_loss / len(X), accuracy
+        return total_loss / len(X) + self.penalty(), accuracy
 
-    def _n_correct(self, output, T):
+    def count_correct(self, output, T):
+        """How many rows of ``output`` (the body's, shape (batch, n_out)) pick the class that T's rows mark."""
         if self.classes_ is None:
             return 0
         labeled = output[:, :len(self.classes_)]      # as predict does
@@ -365,8 +357,8 @@ class Sequential:
             (n, n_out), or regression targets of shape (n, n_out).
         X_valid, y_valid : optional validation data, evaluated after every epoch in inference mode.
             Keras's spelling ``validation_data=(X_valid, y_valid)`` works too.
-        epochs, batchsize : positive integers; batchsize is 32 unless given.
-            Keras's spelling ``batch_size=`` works too. When n is not a multiple of batchsize the
+        epochs, batch_size : positive integers; batch_size is 32 unless given.
+            The seed notebook's spelling ``batchsize=`` works too. When n is not a multiple of batch_size the
             last batch is smaller; a last batch of a single sample is merged into the one before
             (BatchNorm needs two samples), so every sample is used once per epoch.
         shuffle : bool
@@ -378,13 +370,13 @@ class Sequential:
         threads : int or None
             How many threads to use: for NumPy's BLAS, or for a convolutional network as many
             parts of each batch, each on its own thread with BLAS on one (see
-            ``deeplearner/model/replicas.py``). None (the default) chooses by timing: a
+            ``deeplearner/parallel/``). None (the default) chooses by timing: a
             few batches at each candidate (1 and the count in force, more on big machines),
             then the fastest, probed again now and then and as soon as batches slow down, so a
             busy shared machine does not make training several times slower. An int fixes it;
             a fixed count also makes reruns of one seed bit-identical (OpenBLAS's results
             differ in the last bits between counts). Either way the process's thread
-            settings are restored when fit returns or raises. See ``deeplearner/model/threads.py``.
+            settings are restored when fit returns or raises. See ``deeplearner/parallel/threads.py``.
         validation_split : float in (0, 1), optional
             Keep the last fraction of the rows of (X, y) for validation instead of passing
             validation data, as Keras does: the rows are split as given, before any shuffling, so
@@ -413,7 +405,7 @@ class Sequential:
         -----
         TrainingWarning
             When the run went nowhere: accuracy near chance, a loss that grew by orders of
-            magnitude, or unscaled input (diagnostics.py); the message names the likely cause.
+            magnitude, or unscaled input (deeplearner/safeguards/diagnostics.py); the message names the likely cause.
 
         Notes
         -----
@@ -424,7 +416,7 @@ class Sequential:
         """
         if unknown:
             raise TypeError(_unknown_keywords_message(unknown))
-        batchsize, batchsize_name = _one_spelling("batchsize", batchsize, "batch_size", batch_size, default=32)
+        batch_size, batch_size_name = _one_spelling("batch_size", batch_size, "batchsize", batchsize, default=32)
         if validation_data is not None:
             if X_valid is not None or y_valid is not None:
                 raise ValueError("fit: validation data was passed twice, as X_valid/y_valid and as validation_data. "
@@ -437,7 +429,7 @@ class Sequential:
             validation_split = None
         epochs = check_positive_int(epochs, "epochs", example=10)
         threads = check_threads(threads, "fit")
-        batchsize = check_positive_int(batchsize, batchsize_name, example=32)
+        batch_size = check_positive_int(batch_size, batch_size_name, example=32)
         if verbose not in (0, 1, 2):
             raise ValueError(f"fit: verbose must be 0, 1 or 2, received verbose={verbose!r}.")
         if (X_valid is None) != (y_valid is None):
@@ -447,14 +439,14 @@ class Sequential:
         validation = None
         if validation_split is not None:
             X, T, validation = _split_off_last(X, T, validation_split)
-        self._check_batchnorm_batches(len(X), batchsize)
+        self._check_batchnorm_batches(len(X), batch_size)
         if X_valid is not None:
             X_valid, T_valid, _ = self._check_data(X_valid, y_valid, X_name="X_valid", y_name="y_valid",
                                                    classes=classes)
             validation = (X_valid, T_valid)
         self.classes_ = classes          # learned from y, kept now that every check has passed
-        with self._threads(threads, ("fit", min(batchsize, len(X)))) as timer:
-            return train(self, X, T, validation, epochs, batchsize, shuffle, verbose, callbacks, timer)
+        with workers(self, threads, ("fit", min(batch_size, len(X)))) as team:
+            return train(self, X, T, validation, epochs, batch_size, shuffle, verbose, callbacks, team)
 
     def summary(self, print_fn=print):
         """Print a table of the layers with their shapes and parameter counts."""
@@ -491,7 +483,7 @@ class Sequential:
         """Write the whole model to one .npz file: architecture, weights, optimizer state, classes_.
 
         ``deeplearner.load_model(path)`` gives it back, ready to predict or to keep training;
-        saving.py describes the file.
+        deeplearner/saving/model_file.py describes the file.
         """
         save_model(self, path)
 
@@ -542,8 +534,8 @@ def _check_callbacks(callbacks):
 
 
 # ---------------------------------------------------------------- fit's keywords, Keras's spellings too
-FIT_KEYWORDS = ("X", "y", "X_valid", "y_valid", "epochs", "batchsize", "shuffle", "verbose", "callbacks",
-                "threads", "batch_size", "validation_data", "validation_split")
+FIT_KEYWORDS = tuple(name for name, parameter in inspect.signature(Sequential.fit).parameters.items()
+                     if name != "self" and parameter.kind is not inspect.Parameter.VAR_KEYWORD)
 
 
 def _unknown_keywords_message(unknown):
@@ -556,16 +548,16 @@ def _unknown_keywords_message(unknown):
             + (f" (Also unknown: {', '.join(sorted(unknown)[1:])}.)" if len(unknown) > 1 else ""))
 
 
-def _one_spelling(name, value, keras_name, keras_value, default):
-    """``(value, the name it came by)`` for an argument with two spellings (``batchsize``, ``batch_size``).
+def _one_spelling(name, value, other_name, other_value, default):
+    """``(value, the name it came by)`` for an argument with two spellings (``batch_size``, ``batchsize``).
 
     ``(default, name)`` when neither is given; both at once is an error.
     """
-    if value is not None and keras_value is not None:
-        raise ValueError(f"fit: {name}={value!r} and {keras_name}={keras_value!r} are two spellings of the same "
+    if value is not None and other_value is not None:
+        raise ValueError(f"fit: {name}={value!r} and {other_name}={other_value!r} are two spellings of the same "
                          f"argument. Pass only one of them.")
-    if keras_value is not None:
-        return keras_value, keras_name
+    if other_value is not None:
+        return other_value, other_name
     return (default if value is None else value), name
 
 

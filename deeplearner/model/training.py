@@ -10,17 +10,20 @@
 Callbacks that define ``on_batch_begin`` or ``on_batch_end`` (a `LayerMonitor`) are called
 around every step; the others cost nothing per batch, as the lists of batch hooks are made once.
 
-The saved weights are what make a divergence recoverable (see `safety.py`); the first Ctrl-C
-is only noted, and honoured between two steps, never in the middle of one.
+The saved weights are what make a divergence recoverable (deeplearner/safeguards/divergence.py);
+the first Ctrl-C is only noted, and honoured between two steps, never in the middle of one
+(deeplearner/safeguards/interrupt.py). Each step is ``model.train_step`` (sequential.py), run
+whole or split between threads as the call's ``team`` says (deeplearner/parallel/workers.py).
 """
 
 import sys
 
 import numpy as np
 
-from ..progress import ProgressReporter
-from ..safety import DivergenceGuard, TrainingDivergedError, deferred_interrupt
-from .diagnostics import check_run
+from ..safeguards.diagnostics import check_run
+from ..safeguards.divergence import DivergenceGuard, TrainingDivergedError
+from ..safeguards.interrupt import deferred_interrupt
+from .progress import ProgressReporter
 
 
 class History(dict):
@@ -38,14 +41,14 @@ class History(dict):
         return f"History({epochs} epoch{'' if epochs == 1 else 's'}{', last: ' + last if last else ''})"
 
 
-def batches(rng, n, batchsize, shuffle):
+def batches(rng, n, batch_size, shuffle):
     """Yield index arrays (shuffled with ``rng``) or slices (in order) covering all n rows once.
 
     A last batch of a single sample is merged into the batch before it, so BatchNorm always
     sees at least two samples and no sample is skipped.
     """
     order = rng.permutation(n) if shuffle else None
-    starts = list(range(0, n, batchsize))
+    starts = list(range(0, n, batch_size))
     if len(starts) > 1 and n - starts[-1] == 1:
         starts.pop()
     ends = starts[1:] + [n]
@@ -53,10 +56,11 @@ def batches(rng, n, batchsize, shuffle):
         yield order[start:end] if shuffle else slice(start, end)
 
 
-def train(model, X, T, validation, epochs, batchsize, shuffle, verbose, callbacks, threads):
+def train(model, X, T, validation, epochs, batch_size, shuffle, verbose, callbacks, team):
     """Train ``model`` on (X, T) for ``epochs`` epochs; return the history (see `Sequential.fit`).
 
-    ``threads`` times each batch and sets the BLAS thread count between them (see threads.py).
+    ``team``: the call's threads (deeplearner/parallel/workers.py), which time each batch and
+    say whether it runs whole or split (``team.split``).
     """
     history = History(loss=[], accuracy=[])
     if validation is not None:
@@ -76,8 +80,8 @@ def train(model, X, T, validation, epochs, batchsize, shuffle, verbose, callback
             for epoch in range(model.initial_epoch + 1, epochs + 1):
                 _call(callbacks, "on_epoch_begin", model, epoch)
                 rate = getattr(model.optimizer, "learning_rate", float("nan"))
-                metrics = None if interrupt.requested else run_epoch(model, X, T, batchsize, shuffle,
-                                                                     guard, interrupt, epoch, threads, batch_hooks)
+                metrics = None if interrupt.requested else run_epoch(model, X, T, batch_size, shuffle,
+                                                                     guard, interrupt, epoch, team, batch_hooks)
                 if metrics is None:       # Ctrl-C: a partial epoch is not recorded, its numbers would mislead
                     interrupted = True
                     break
@@ -87,7 +91,7 @@ def train(model, X, T, validation, epochs, batchsize, shuffle, verbose, callback
                 history["loss"].append(metrics[0])
                 history["accuracy"].append(metrics[1])
                 if validation is not None:
-                    val_loss, val_accuracy = model._evaluate(*validation)
+                    val_loss, val_accuracy = model.loss_and_accuracy(*validation, team.split)
                     history["val_loss"].append(val_loss)
                     history["val_accuracy"].append(val_accuracy)
                 history["lr"].append(float(rate))
@@ -110,21 +114,21 @@ def train(model, X, T, validation, epochs, batchsize, shuffle, verbose, callback
         message = callback.describe() if callable(getattr(callback, "describe", None)) else None
         if message and verbose:
             print(message)
-    check_run(model, X, T, history, batchsize)   # warns if the run went nowhere (diagnostics.py)
+    check_run(model, X, T, history, batch_size)   # warns if the run went nowhere (safeguards/diagnostics.py)
     return history
 
 
-def run_epoch(model, X, T, batchsize, shuffle, guard, interrupt, epoch, threads, hooks):
+def run_epoch(model, X, T, batch_size, shuffle, guard, interrupt, epoch, team, hooks):
     """One pass over (X, T): returns (mean loss, accuracy) over its batches, or None if Ctrl-C cut it short."""
     total_loss, correct, seen = 0.0, 0, 0
     if shuffle:
         # Each shuffled batch is gathered into these two arrays, reused across the epoch's
         # batches: X[rows] would allocate fresh memory every batch (3.2 MB for 1000 x 400 in
         # float64), and fresh memory costs page faults, 18% of a float64 epoch here.
-        rows_max = min(batchsize + 1, len(X))   # + 1: a last single row joins the batch before
+        rows_max = min(batch_size + 1, len(X))   # + 1: a last single row joins the batch before
         X_buffer = np.empty((rows_max, *X.shape[1:]), dtype=X.dtype)   # rows or images
         T_buffer = np.empty((rows_max, T.shape[1]), dtype=T.dtype)
-    for number, rows in enumerate(batches(model.rng, len(X), batchsize, shuffle), start=1):
+    for number, rows in enumerate(batches(model.rng, len(X), batch_size, shuffle), start=1):
         if interrupt.requested:
             return None
         guard.capture()
@@ -137,16 +141,16 @@ def run_epoch(model, X, T, batchsize, shuffle, guard, interrupt, epoch, threads,
             T_batch = np.take(T, rows, axis=0, out=T_buffer[:len(rows)], mode="clip")
         else:
             X_batch, T_batch = X[rows], T[rows]   # slices: views, no copy
-        threads.begin()
-        loss, output = model._train_step(X_batch, T_batch)
-        threads.end(len(T_batch))
+        team.begin()
+        loss, output = model.train_step(X_batch, T_batch, team.split)
+        team.end(len(T_batch))
         if not np.isfinite(loss):
             _diverged(model, guard, f"at epoch {epoch}, batch {number} the loss became {loss}")
         guard.commit()
         if hooks.end:
             hooks.call_end(model, number, {"loss": float(loss), "size": len(T_batch)})
         total_loss += loss * len(T_batch)
-        correct += model._n_correct(output, T_batch)
+        correct += model.count_correct(output, T_batch)
         seen += len(T_batch)
     accuracy = correct / seen if model.classes_ is not None else float("nan")
     return total_loss / seen, accuracy

@@ -4,7 +4,7 @@ NumPy's matrix products run in OpenBLAS, which splits a large product across wor
 one per core by default. On an idle machine that is faster. On a shared one (a JupyterHub
 server, a two-core cloud notebook, a laptop with a browser open) the workers wait for cores
 that other processes hold, and spin while they wait: with one other busy process on two cores,
-issue 13 measured the seed's network at 92 ms per epoch with the default threads and 45 ms with
+we measured the seed's network at 92 ms per epoch with the default threads and 45 ms with
 one, and nothing told the user. So ``fit`` measures instead:
 
     probe:    run a few batches at each candidate count (1 and the default, more on big machines)
@@ -36,7 +36,7 @@ thread counts (the work is split differently), and two automatic runs may choose
 
 A count is BLAS's threads for most models. For a convolutional network, whose time is in
 NumPy's one-core loops rather than in large products, it is the number of parts each batch is
-split into, one thread each, with BLAS on one thread (replicas.py); the policy is the same.
+split into, one thread each, with BLAS on one thread (split.py); the policy is the same.
 
 `ThreadChooser` is the policy, with no BLAS in it (tests drive it with a fake clock);
 `blas_threads` applies it to the BLAS libraries through threadpoolctl, and to the model.
@@ -177,8 +177,6 @@ class ThreadChooser:
 class FixedThreads:
     """What blas_threads gives when nothing is to be chosen: begin and end do nothing."""
 
-    choice = None
-
     def begin(self):
         pass
 
@@ -195,7 +193,7 @@ def blas_threads(threads, memory, key, split=None):
     so later calls on the same work start from what was learned. On exit the thread counts the
     process had are restored, whatever happened inside.
 
-    ``split``, for a model that splits its batches between threads (replicas.py): called with
+    ``split``, for a model that splits its batches between threads (split.py): called with
     each count instead, while BLAS keeps one thread per part.
     """
     limiter, chooser = None, None

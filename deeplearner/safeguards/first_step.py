@@ -11,10 +11,10 @@ step checks, layer by layer, right where each result is made:
   the first layer may return None: nothing reads the gradient for the data), and a layer with
   ``params`` must fill ``grads`` with an array of the same shape for each of them.
 
-How: for that one step, each layer's ``forward`` and ``backward`` are wrapped by functions that
-check the result (set as attributes of the layer object), and the wrappers are removed again
-afterwards. Every later step runs the layers exactly as before: the check costs nothing after
-the first batch. It runs again only if that first step never reached backward (a NaN loss).
+How: the model's first step hands the one training step (deeplearner/model/step.py) a
+`FirstStepChecks` as its ``watch``, which sees each layer's input and result as they are made.
+Every later step runs without one: the check costs nothing after the first batch. It runs again
+only if that first step never reached backward (a NaN loss); the model's ``checked`` says so.
 """
 
 import numpy as np
@@ -23,32 +23,22 @@ from ..layers import compat
 from ..layers.base import ShapeError
 
 
-def checked_step(model, step, X, T):
-    """Run ``step(X, T)``, one training step of ``model``, with every layer's results checked."""
-    wrapped = []   # (layer, method name, the instance attribute it had or None)
-    try:
-        for position, layer in enumerate(model._body):
-            for name, check in (("forward", _check_forward), ("backward", _check_backward)):
-                wrapped.append((layer, name, vars(layer).get(name)))
-                setattr(layer, name, _checking(getattr(layer, name), check, model, position, layer))
-        loss, output = step(X, T)
-    finally:
-        for layer, name, own in reversed(wrapped):
-            if own is None:
-                delattr(layer, name)        # the class's method shows through again
-            else:
-                setattr(layer, name, own)
-    model._layers_checked = bool(np.isfinite(loss))   # a NaN loss skipped backward: check next time
-    return loss, output
+class FirstStepChecks:
+    """The ``watch`` of a model's first training step: each method checks one layer's result.
 
+    Positions count the model's layers from 0, as the step's do.
+    """
 
-def _checking(method, check, model, position, layer):
-    """``method`` (a layer's forward or backward), followed by ``check`` of what it returned."""
-    def checked(A, *args, **kwargs):
-        result = method(A, *args, **kwargs)
-        check(model, position, layer, A, result)
-        return result
-    return checked
+    def __init__(self, model):
+        self.model = model
+
+    def forward(self, position, layer, X, Y):
+        """After ``Y = layer.forward(X, training)``."""
+        _check_forward(self.model, position, layer, X, Y)
+
+    def backward(self, position, layer, dY, dX):
+        """After ``dX = layer.backward(dY)``."""
+        _check_backward(self.model, position, layer, dY, dX)
 
 
 def _check_forward(model, position, layer, X, Y):

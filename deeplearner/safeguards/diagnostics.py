@@ -1,6 +1,6 @@
 """After ``fit``: did the training go anywhere? If not, a `TrainingWarning` names the likely cause.
 
-A run can fail without any error: the loss stays finite, so the divergence guard (safety.py),
+A run can fail without any error: the loss stays finite, so the divergence guard (divergence.py),
 which acts on NaN and infinity, has nothing to catch, and the learner sees only bad numbers.
 Once ``fit`` ends, three checks look at what it already has, the history, the training X and the
 layers, and each warns with the likely cause and one thing to try:
@@ -46,7 +46,7 @@ class TrainingWarning(UserWarning):
     """
 
 
-def check_run(model, X, T, history, batchsize):
+def check_run(model, X, T, history, batch_size):
     """Warn (`TrainingWarning`) when the run that produced ``history`` went nowhere; see the module."""
     losses = history["loss"]
     if not losses:
@@ -80,7 +80,7 @@ def check_run(model, X, T, history, batchsize):
             f"std (for the validation and test data too); or add BatchNorm() right after the first layer.",
             TrainingWarning, stacklevel=4)
 
-    steps = len(losses) * math.ceil(len(X) / batchsize)
+    steps = len(losses) * math.ceil(len(X) / batch_size)
     if found or not classifier or len(losses) < MIN_EPOCHS or steps < MIN_STEPS:
         return
     chance = float(T.mean(axis=0).max())   # always answering the most common class

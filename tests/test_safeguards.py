@@ -16,7 +16,7 @@ def divergent_regression(seed=0):
     X = rng.normal(size=(100, 5)) * 10
     y = X @ rng.normal(size=(5, 1))
     model = Sequential([Dense(8), BatchNorm(), Activation("tanh"), Dense(1)],
-                       SGD(learning_rate=1.0, momentum=0.9), MeanSquaredError(), input_dim=5, seed=seed)
+                       SGD(learning_rate=1.0, momentum=0.9), MeanSquaredError(), input_shape=5, seed=seed)
     return model, X, y
 
 
@@ -24,7 +24,7 @@ def test_divergence_raises_and_rolls_back_to_the_weights_of_the_last_finite_loss
     model, X, y = divergent_regression()
     with pytest.raises(TrainingDivergedError, match=r"epoch \d+, batch \d+.*Lower the learning rate"):
         with np.errstate(all="ignore"):
-            model.fit(X, y, epochs=200, batchsize=20, shuffle=False, verbose=0)
+            model.fit(X, y, epochs=200, batch_size=20, shuffle=False, verbose=0)
 
     # Replay the same run by hand: same seed, same batches in order, one train_on_batch each.
     # Record the weights before every step; the loss of step k comes from the weights before it.
@@ -56,7 +56,7 @@ class SendCtrlC(Callback):
 def classification_model(seed=0):
     return Sequential([Dense(16), BatchNorm(), Activation("relu"), Dense(3), Activation("softmax")],
                       SGD(learning_rate=0.1, momentum=0.9), CrossEntropyForSoftMax(),
-                      input_dim=4, seed=seed)
+                      input_shape=4, seed=seed)
 
 
 def blobs(n=90, seed=0):
@@ -68,11 +68,11 @@ def blobs(n=90, seed=0):
 def test_ctrl_c_returns_the_history_of_finished_epochs_and_keeps_training_possible(capsys):
     X, y = blobs()
     model = classification_model()
-    history = model.fit(X, y, epochs=20, batchsize=30, verbose=0, callbacks=[SendCtrlC(at_epoch=3)])
+    history = model.fit(X, y, epochs=20, batch_size=30, verbose=0, callbacks=[SendCtrlC(at_epoch=3)])
     assert len(history["loss"]) == 3
     assert "interrupted by Ctrl-C" in capsys.readouterr().err
     assert np.isfinite(model.predict_proba(X)).all()
-    history = model.fit(X, y, epochs=2, batchsize=30, verbose=0)     # the handler was put back
+    history = model.fit(X, y, epochs=2, batch_size=30, verbose=0)     # the handler was put back
     assert len(history["loss"]) == 2
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
@@ -109,8 +109,8 @@ def test_first_ctrl_c_inside_a_step_lets_the_step_finish():
     CountingSGD.steps = 0
     model = Sequential([Dense(8), probe, Activation("relu"), Dense(3), Activation("softmax")],
                        CountingSGD(learning_rate=0.1), CrossEntropyForSoftMax(),
-                       input_dim=4, seed=0)
-    model.fit(X, y, epochs=10, batchsize=30, verbose=0)
+                       input_shape=4, seed=0)
+    model.fit(X, y, epochs=10, batch_size=30, verbose=0)
     assert probe.calls == 5 and CountingSGD.steps == 5     # the interrupted step was applied whole
     assert len(model.history_["loss"]) == 1                # epoch 2 was cut short and not recorded
 
@@ -143,12 +143,12 @@ def test_second_ctrl_c_stops_at_once_and_puts_back_the_start_of_the_cut_step():
     X, y = blobs()
     optimizer = CtrlCMidUpdate(learning_rate=0.1)
     model = Sequential([Dense(8), Activation("relu"), Dense(3), Activation("softmax")],
-                       optimizer, CrossEntropyForSoftMax(), input_dim=4, seed=0)
-    history = model.fit(X, y, epochs=10, batchsize=30, verbose=0)
+                       optimizer, CrossEntropyForSoftMax(), input_shape=4, seed=0)
+    history = model.fit(X, y, epochs=10, batch_size=30, verbose=0)
     # The fifth step changed one array and was cut: the model goes back to where that step
     # started, the weights after the fourth step, so no array is left half a step ahead.
     assert len(optimizer.after_step) == 4 and len(history["loss"]) == 1
-    params, _ = model._parameters()
+    params, _ = model.parameters()
     for key, value in optimizer.after_step[-1].items():
         np.testing.assert_array_equal(params[key], value, err_msg=key)
 
@@ -157,8 +157,8 @@ def test_ctrl_c_between_epochs_takes_no_further_step():
     X, y = blobs()
     optimizer = RecordingSGD(learning_rate=0.1)
     model = Sequential([Dense(8), Activation("relu"), Dense(3), Activation("softmax")],
-                       optimizer, CrossEntropyForSoftMax(), input_dim=4, seed=0)
-    history = model.fit(X, y, epochs=10, batchsize=30, verbose=0, callbacks=[SendCtrlC(at_epoch=2)])
+                       optimizer, CrossEntropyForSoftMax(), input_shape=4, seed=0)
+    history = model.fit(X, y, epochs=10, batch_size=30, verbose=0, callbacks=[SendCtrlC(at_epoch=2)])
     assert len(history["loss"]) == 2 and len(optimizer.after_step) == 6     # 3 steps per epoch
 
 
@@ -168,11 +168,11 @@ def test_weights_that_blow_up_in_the_last_step_are_rolled_back():
     X, y = rng.normal(size=(40, 3)), np.arange(40) % 2
     optimizer = RecordingSGD(learning_rate=1e300)           # beyond float32: the step writes inf
     model = Sequential([Dense(4), Activation("relu"), Dense(2), Activation("softmax")],
-                       optimizer, CrossEntropyForSoftMax(), input_dim=3, seed=0, dtype=np.float32)
+                       optimizer, CrossEntropyForSoftMax(), input_shape=3, seed=0, dtype=np.float32)
     initial = model.get_weights()
     with pytest.raises(TrainingDivergedError, match="after the last batch of epoch 1 the weights became NaN"):
         with np.errstate(all="ignore"):
-            model.fit(X, y, epochs=1, batchsize=40, verbose=0)
+            model.fit(X, y, epochs=1, batch_size=40, verbose=0)
     assert len(optimizer.after_step) == 1                     # one step, which produced the huge weights
     for expected, got in zip(initial, model.get_weights()):   # back to the weights of the only finite loss
         for key in expected:

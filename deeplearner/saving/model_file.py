@@ -17,39 +17,29 @@ loading a file never runs code from it. It holds:
 Weights, optimizer state and generator state together make a loaded model continue training
 exactly as the original would have.
 
-Built-in classes are found by name among deeplearner's public names (``deeplearner.__all__``),
-so a new layer needs no entry here. Any other class (your own layer, optimizer or loss) must
-return its constructor arguments from ``get_config()``, and you hand the class to the loader:
-``load_model(path, custom_objects={"MyLayer": MyLayer})``, as in Keras. A layer's arrays are
+Built-in classes are found by name in deeplearner/registry.py, where defining a layer,
+optimizer or loss class puts it, so a new layer needs no entry here. Any other class (your own
+layer, optimizer or loss) must return its constructor arguments from ``get_config()``, and you
+hand the class to the loader: ``load_model(path, custom_objects={"MyLayer": MyLayer})``, as in
+Keras. A layer's arrays are
 saved only from ``self.params`` and ``self.buffers``: a seed-style layer that keeps its weights in
 plain attributes is refused, rather than saved without them.
 """
 
-import importlib
 import inspect
 import json
 import numbers
 import os
-import secrets
 
 import numpy as np
 
 from ..layers import compat
+from ..registry import built_in
+from .atomic import write_atomically
 from .file_checks import DAMAGED, check_array, check_classes, check_history, optimizer_slots, typed
 
 FORMAT, FORMAT_VERSION = "deeplearner.Sequential", 1
 HEADER = "deeplearner_model"   # the JSON entry; a file without it is not a deeplearner model
-
-
-def built_in(name):
-    """The deeplearner class called ``name`` (Dense, SGD, Sequential, ...), or None.
-
-    Looked up in the package's public names at call time, when the package is fully imported:
-    this module imports none of the classes it saves, so nothing imports in a circle.
-    """
-    package = importlib.import_module("deeplearner")
-    cls = getattr(package, name, None)
-    return cls if isinstance(cls, type) and name in package.__all__ else None
 
 
 def save_model(model, path):
@@ -203,6 +193,7 @@ def _construct(entry, custom_objects, where):
 
 
 def _rebuild(header, arrays, custom_objects, path):
+    from ..model.sequential import Sequential   # here, not above: the model imports this module to save
     layers = []
     for i, entry in enumerate(header["layers"]):
         layers.append(_construct(entry, custom_objects, f"layer {i}"))
@@ -210,7 +201,7 @@ def _rebuild(header, arrays, custom_objects, path):
     loss = _construct(header["loss"], custom_objects, "the loss")
     # Files from before images hold "input_dim", an int.
     input_shape = header["input_shape"] if "input_shape" in header else header["input_dim"]
-    model = built_in("Sequential")(layers, optimizer, loss, input_shape=input_shape, seed=header["seed"],
+    model = Sequential(layers, optimizer, loss, input_shape=input_shape, seed=header["seed"],
                                    dtype=np.dtype(header["dtype"]))
 
     # Building drew fresh weights from the generator; now overwrite them and the generator state.
@@ -277,26 +268,3 @@ def _read(path):
                          f"deeplearner reads version {FORMAT_VERSION}. Load it with the deeplearner that "
                          f"saved it.")
     return header, arrays
-
-
-def write_atomically(path, write, who):
-    """Call ``write(file)`` on a temporary file next to ``path``, then rename it to ``path``.
-
-    ``save_model`` and ``to_onnx`` both write this way: a crash or Ctrl-C while writing leaves
-    the old file or the new one, never half a file, and never the temporary one.
-    """
-    directory, name = os.path.split(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"{who}: the directory {directory!r} does not exist. "
-                                f"Create it first, e.g. os.makedirs({directory!r}).")
-    temporary = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(temporary, "xb") as file:   # "x": never overwrite a file that is already there
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())             # the bytes are on disk before the name points at them
-        os.replace(temporary, path)             # atomic: readers see the old file or the new one
-    except BaseException:                       # Ctrl-C included: never leave the temporary file behind
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise

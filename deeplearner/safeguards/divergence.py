@@ -1,18 +1,12 @@
-"""Nothing a user trained is lost: a divergence rolls back, Ctrl-C stops between batches.
+"""A divergence loses nothing: `DivergenceGuard` keeps the weights of the last finite loss.
 
-- `DivergenceGuard` keeps a copy of the weights that produced the last finite loss, so when the
-  loss turns NaN or infinite, ``fit`` puts them back and the model still predicts finite numbers.
-- `deferred_interrupt` turns the first Ctrl-C during ``fit`` into a request to stop after the
-  current batch, so a parameter update is never left half applied. A second Ctrl-C stops at once.
+When the loss turns NaN or infinite, ``fit`` puts those weights back, so the model still
+predicts finite numbers, and raises `TrainingDivergedError` (deeplearner/model/training.py).
 """
-
-import signal
-import threading
-from contextlib import contextmanager
 
 import numpy as np
 
-from .layers import compat
+from ..layers import compat
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -69,34 +63,3 @@ class DivergenceGuard:
         with np.errstate(over="ignore", invalid="ignore"):
             return all(np.isfinite(array.sum(dtype=np.float64)) or np.isfinite(array).all()
                        for array in self.live)
-
-
-class InterruptRequest:
-    """Set to True by the first Ctrl-C inside `deferred_interrupt`."""
-
-    def __init__(self):
-        self.requested = False
-
-
-@contextmanager
-def deferred_interrupt():
-    """Within the block, a first Ctrl-C only sets ``request.requested``; a second one raises.
-
-    Signal handlers can only be installed from the main thread; elsewhere Ctrl-C raises
-    KeyboardInterrupt as usual (and ``fit`` still catches it).
-    """
-    request = InterruptRequest()
-    if threading.current_thread() is not threading.main_thread():
-        yield request
-        return
-
-    def on_interrupt(signum, frame):
-        if request.requested:
-            raise KeyboardInterrupt
-        request.requested = True
-
-    previous = signal.signal(signal.SIGINT, on_interrupt)
-    try:
-        yield request
-    finally:
-        signal.signal(signal.SIGINT, previous)

@@ -8,7 +8,7 @@ import pytest
 
 from deeplearner import (SGD, Activation, CrossEntropyForSoftMax, Dense, Layer, MeanSquaredError, Sequential)
 from deeplearner.layers.base import ShapeError
-from deeplearner.model import guards
+from deeplearner.safeguards import first_step as guards
 
 rng = np.random.default_rng(0)
 X = rng.standard_normal((8, 4))
@@ -28,7 +28,7 @@ class PassThrough(Layer):
 def fit_with(layer, dtype=np.float64, **fit):
     model = Sequential([Dense(4), layer, Dense(2), Activation("softmax")], SGD(), CrossEntropyForSoftMax(),
                        input_shape=4, seed=0, dtype=dtype)
-    model.fit(X, y, **{"epochs": 1, "batchsize": 8, "verbose": 0, **fit})
+    model.fit(X, y, **{"epochs": 1, "batch_size": 8, "verbose": 0, **fit})
     return model
 
 
@@ -71,7 +71,7 @@ class ReturnsFloat32(PassThrough):
 def test_a_wrong_forward_is_named_where_it_happens(layer, error, message):
     with pytest.raises(error, match=message) as caught:
         fit_with(layer)
-    assert raised_in(caught.value) == "guards.py"   # not a NumPy error inside the next Dense
+    assert raised_in(caught.value) == "first_step.py"   # not a NumPy error inside the next Dense
 
 
 # ---------------------------------------------------------------- backward
@@ -109,7 +109,7 @@ class GradientFloat32(PassThrough):
 def test_a_wrong_backward_is_named_where_it_happens(layer, error, message):
     with pytest.raises(error, match=message) as caught:
         fit_with(layer)
-    assert raised_in(caught.value) == "guards.py"
+    assert raised_in(caught.value) == "first_step.py"
 
 
 def test_a_float32_model_wants_float32():
@@ -183,7 +183,7 @@ def test_the_first_layer_may_return_none_and_a_correct_layer_passes():
     model = Sequential([first, Dense(2), Activation("softmax")], SGD(), CrossEntropyForSoftMax(), input_shape=4,
                        seed=0)
     model.fit(X, y, epochs=1, verbose=0)
-    assert model._layers_checked
+    assert model.checked
     fit_with(PassThrough())
     fit_with(Scale())
 
@@ -203,9 +203,9 @@ def test_only_the_first_step_is_checked(monkeypatch):
         monkeypatch.setattr(guards, name, lambda *args, original=original, name=name:
                             (calls.append(name), original(*args))[1])
     layer = PassThrough()
-    model = fit_with(layer, epochs=5, batchsize=2)      # 5 epochs of 4 batches: 20 steps
+    model = fit_with(layer, epochs=5, batch_size=2)      # 5 epochs of 4 batches: 20 steps
     assert calls.count("_check_forward") == 3 and calls.count("_check_backward") == 3   # 3 layers, once each
-    assert "forward" not in vars(layer) and "backward" not in vars(layer)              # the wrappers are gone
+    assert "forward" not in vars(layer) and "backward" not in vars(layer)              # nothing put on the layer
     model.fit(X, y, epochs=2, verbose=0)
     model.train_on_batch(X, y)
     assert len(calls) == 6                               # a model checks its layers once
@@ -219,7 +219,7 @@ def test_a_failed_check_leaves_the_layers_as_they_were_and_checks_again():
         with pytest.raises(ShapeError):
             model.fit(X, y, epochs=1, verbose=0)
         assert "forward" not in vars(layer) and "backward" not in vars(layer)
-        assert not model._layers_checked
+        assert not model.checked
 
 
 def test_a_first_step_that_never_reached_backward_is_checked_again():
@@ -233,6 +233,6 @@ def test_a_first_step_that_never_reached_backward_is_checked_again():
     model = Sequential([Dense(2), InfiniteOnce()], SGD(), MeanSquaredError(), input_shape=4, seed=0)
     T = np.ones((8, 2))
     assert not np.isfinite(model.train_on_batch(X, T))    # no backward ran, so nothing was checked yet
-    assert not model._layers_checked
+    assert not model.checked
     model.train_on_batch(X, T)
-    assert model._layers_checked
+    assert model.checked
