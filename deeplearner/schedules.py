@@ -27,21 +27,17 @@ import numbers
 
 from .callbacks import Callback
 from .callbacks.monitoring import check_logged, check_monitor, improved, worst
+from .validation import check_real
 
 
 def _check_number(owner, name, value, low, high, low_open=False, high_open=False, example=""):
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-    ok = ok and (low < value if low_open else low <= value) and (value < high if high_open else value <= high)
-    if not ok:
-        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        raise ValueError(f"{owner}: {name} must be a number in {interval}, received {name}={value!r}.{example}")
-    return float(value)
+    """``value`` as a float in the interval from ``low`` to ``high``, closed unless said open."""
+    return check_real(owner, name, value, low, high, low_open=low_open, high_open=high_open, hint=example)
 
 
 def _check_count(owner, name, value, low, example=""):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{owner}: {name} must be an integer >= {low}, received {name}={value!r}.{example}")
-    return int(value)
+    """``value`` as an int >= ``low``."""
+    return check_real(owner, name, value, low, integer=True, must=f"an integer >= {low}", hint=example)
 
 
 def _optimizer_rate(owner, model):

@@ -173,8 +173,8 @@ def test_a_rate_lowered_by_plateau_is_saved(tmp_path):
     (lambda: StepDecay(drop=0), r"received drop=0\."),
     (lambda: StepDecay(every=0), r"StepDecay: every must be an integer >= 1, received every=0\."),
     (lambda: StepDecay(every=2.5), r"received every=2.5\."),
-    (lambda: StepDecay(initial_learning_rate=-1), r"StepDecay: initial_learning_rate must be a number in "
-                                                  r"\(0, inf\), received initial_learning_rate=-1\."),
+    (lambda: StepDecay(initial_learning_rate=-1), r"StepDecay: initial_learning_rate must be a positive number, "
+                                                  r"received initial_learning_rate=-1\."),
     (lambda: ExponentialDecay(1.0), r"ExponentialDecay: decay_rate must be a number in \(0, 1\), "
                                     r"received decay_rate=1.0\."),
     (lambda: ExponentialDecay(initial_epoch=-1), r"ExponentialDecay: initial_epoch must be an integer >= 0, "
