@@ -235,6 +235,20 @@ def _arrays(layer, attribute):
     return getattr(layer, attribute, {}).values()
 
 
+def kept_array(layer, name, like):
+    """An array of ``like``'s shape and dtype kept on ``layer`` as attribute ``name``, made anew only when they change.
+
+    For scratch arrays a layer writes in place batch after batch (BatchNorm's X_hat): a fresh
+    one per batch costs page faults, not arithmetic. Only for arrays the layer keeps to itself:
+    what forward and backward return is always new.
+    """
+    buffer = getattr(layer, name, None)
+    if buffer is None or buffer.shape != like.shape or buffer.dtype != like.dtype:
+        buffer = np.empty_like(like)
+        setattr(layer, name, buffer)
+    return buffer
+
+
 def column_sums(A, out=None):
     """A : ndarray of shape (batch, n) -> sum_i A[i], ndarray of shape (n,). Only for 2-D A.
 

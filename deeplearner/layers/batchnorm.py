@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 
 from ..validation import check_real
-from .base import Layer, ShapeError, as_tuple, column_sums
+from .base import Layer, ShapeError, as_tuple, column_sums, kept_array
 
 
 class BatchNorm(Layer):
@@ -155,7 +155,7 @@ class BatchNorm(Layer):
         mu = batch.sum(channel_sums(X3)) / M                   # (batch, C, L) -> (C,); plain: X3.mean(axis=(0, 2))
         # X_hat = X3 - mu, written into an array kept from the last batch of this shape: a fresh
         # one per batch (1.3 MB for 100 images of 8 x 20 x 20) costs page faults, not arithmetic.
-        X_hat = np.subtract(X3, mu[:, None], out=_reused(self, "_X_hat_buffer", X3))   # (batch, C, L), centred
+        X_hat = np.subtract(X3, mu[:, None], out=kept_array(self, "_X_hat_buffer", X3))   # (batch, C, L), centred
         var = batch.sum(channel_dots(X_hat, X_hat)) / M        # (C,), biased; plain: (X_hat**2).mean(axis=(0, 2))
         self.inv_std = 1.0 / np.sqrt(var + self.eps)        # (C,)
         X_hat *= self.inv_std[:, None]                      # in place: (X - mu) / sqrt(var + eps)
@@ -213,18 +213,6 @@ class BatchNorm(Layer):
         per_channel = (-1,) + (1,) * (len(as_tuple(self.inputshape)) - 1)      # (-1,) or (-1, 1, 1)
         Y = builder.node("Mul", [X, builder.constant("scale", scale.reshape(per_channel))])
         return builder.node("Add", [Y, builder.constant("shift", shift.reshape(per_channel))])
-
-
-def _reused(layer, name, like):
-    """An array of ``like``'s shape and dtype kept on ``layer`` under ``name``, made anew only when they change.
-
-    Only for arrays the layer keeps to itself: what forward and backward return is always new.
-    """
-    buffer = getattr(layer, name, None)
-    if buffer is None or buffer.shape != like.shape or buffer.dtype != like.dtype:
-        buffer = np.empty_like(like)
-        setattr(layer, name, buffer)
-    return buffer
 
 
 def channel_sums(A, out=None):

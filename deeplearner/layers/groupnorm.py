@@ -10,7 +10,7 @@ import numbers
 import numpy as np
 
 from ..validation import check_real
-from .base import Layer, ShapeError, as_tuple
+from .base import Layer, ShapeError, as_tuple, kept_array
 from .batchnorm import channel_dots, channel_sums
 
 
@@ -143,7 +143,7 @@ class GroupNorm(Layer):
         mu = (Xg.reshape(batch * G, M) @ np.ones(M, dtype=X.dtype)).reshape(batch, G) / M   # (batch, G)
         # Training keeps X_hat for backward, in an array kept from the last batch of this shape;
         # inference keeps nothing, and its X - mu becomes Y.
-        centered = np.subtract(Xg, mu[:, :, None], out=self._kept("_X_hat_buffer", Xg) if training else None)
+        centered = np.subtract(Xg, mu[:, :, None], out=kept_array(self, "_X_hat_buffer", Xg) if training else None)
         var = np.einsum("ngm,ngm->ng", centered, centered) / M      # (batch, G), biased; plain: (centered**2).mean(2)
         inv_std = 1.0 / np.sqrt(var + self.eps)                      # (batch, G): s
         centered4 = centered.reshape(X4.shape)                       # (batch, G, C/G, L), a view
@@ -179,22 +179,11 @@ class GroupNorm(Layer):
         a = dX_g @ np.ones(M, dtype=dX.dtype) / M                    # (batch G,): plain: dX_g.mean(axis=1)
         b = np.einsum("rm,rm->r", dX_g, X_hat_g) / M                 # (batch G,): plain: (dX_g * X_hat_g).mean(1)
         # dX = s (dx_hat - a - x_hat b), inside dX: x_hat b + a goes to a kept array, not a new one.
-        correction = np.multiply(X_hat_g, b[:, None], out=self._kept("_correction_buffer", X_hat_g))
+        correction = np.multiply(X_hat_g, b[:, None], out=kept_array(self, "_correction_buffer", X_hat_g))
         correction += a[:, None]
         dX_g -= correction
         dX_g *= self.inv_std.reshape(-1, 1)                          # (batch G, 1): times s, one per row
         return dX.reshape(dY.shape)                                  # back to dY's shape
-
-    def _kept(self, name, like):
-        """An array of ``like``'s shape and dtype kept on the layer as ``name``, made anew only when they change.
-
-        Only for arrays the layer keeps to itself: what forward and backward return is always new.
-        """
-        buffer = getattr(self, name, None)
-        if buffer is None or buffer.shape != like.shape or buffer.dtype != like.dtype:
-            buffer = np.empty_like(like)
-            setattr(self, name, buffer)
-        return buffer
 
     def onnx_nodes(self, builder, X):
         """ONNX export (see deeplearner/export/onnx.py): the forward above, with ops that have float64 kernels.
