@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deeplearner import progress
+from deeplearner.model import progress
 from deeplearner.model.progress import NotebookDisplay, ProgressReporter, output_mode
 
 ROOT = Path(__file__).resolve().parents[1]
