@@ -52,10 +52,11 @@ class LayerMonitor(Callback):
         own statistics, as it does every batch in training) or in inference mode (False: with
         the running statistics, as ``predict`` does).
 
-    Attributes, each built from the records when read (R records so far)
+    Attributes
     ----------
     steps : ndarray of shape (R,)
-        The step after which each record was taken, counted from 1.
+        The step after which each record was taken, counted from 1. R is the number of records
+        so far; this and every attribute below are built from the records when read.
     loss : ndarray of shape (R,)
         The training loss of that step's batch (before the step).
     names : list of str
