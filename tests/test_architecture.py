@@ -179,3 +179,28 @@ def test_a_fixed_seed_fit_on_one_thread_gives_the_numbers_it_gave_before(name, m
         assert weights == expected_weights
     else:
         np.testing.assert_allclose(weights, expected_weights, rtol=1e-8)
+
+
+# ---------------------------------------------------------------- the README's tree is the tree
+def readme_tree():
+    """The files the README's "The source tree" block lists, as paths below deeplearner/, with their lines."""
+    text = (PACKAGE.parent / "README.md").read_text()
+    block = text.split("## The source tree", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    listed, folders = {}, []
+    for line in block.splitlines()[1:]:                 # the first line is deeplearner/ itself
+        depth = (len(line) - len(line.lstrip())) // 2 - 1
+        name = line.split()[0]
+        folders = folders[:depth]
+        if name.endswith("/"):
+            folders.append(name.rstrip("/"))
+        else:
+            listed["/".join([*folders, name])] = line
+    return listed
+
+
+def test_the_readme_tree_lists_every_file_of_the_package_once_with_a_line_each():
+    actual = {str(path.relative_to(PACKAGE)) for path in SOURCES if path.name != "__init__.py"}
+    actual |= {str(path.relative_to(PACKAGE)) for path in (PACKAGE / "data").iterdir()}
+    listed = readme_tree()
+    assert set(listed) == actual
+    assert all(len(line.split()) > 1 for line in listed.values())   # each with its line
