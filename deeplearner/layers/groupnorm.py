@@ -81,7 +81,7 @@ class GroupNorm(Layer):
     def __init__(self, groups, eps=1e-5):
         super().__init__()
         self.groups = check_real("GroupNorm", "groups", groups, 1, integer=True,
-                                 hint=" Example: GroupNorm(4) splits the channels into 4 groups.")
+                                 hint=" Example: GroupNorm(4) divides the channels into 4 groups.")
         self.eps = check_real("GroupNorm", "eps", eps, 0, low_open=True, hint=" The usual value is 1e-5.")
         self.X_hat = None   # the normalized input of the last training forward, for backward
 
