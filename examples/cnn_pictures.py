@@ -15,9 +15,9 @@ as there: SGD(0.05, momentum=0.9), batches of 100, the 80/20 split with random_s
     cnn_feature_maps.png     one validation digit after each relu: 8 channels, then 16
     cnn_saliency.png         validation digits beside |d logit / d pixel| (Simonyan et al. 2014)
 
-A saliency map back-propagates through every layer after a forward in inference mode. While
-BatchNorm cannot yet run its backward after such a forward, the script trains the CNN without
-BatchNorm (``cnn(batchnorm=False)``) for the saliency maps and says so.
+A saliency map back-propagates from the logit to the pixels through every layer of the trained
+CNN after a forward in inference mode, BatchNorm included (there, the linear map
+dX = dY * gamma / sqrt(running_var + eps)); ``deeplearner.saliency`` says how.
 """
 
 import argparse
@@ -34,7 +34,6 @@ from cnn_handwritten import cnn  # noqa: E402  (the CNN of the example beside th
 
 from deeplearner.datasets import load_mnist20  # noqa: E402
 from deeplearner.plot import plot_feature_maps, plot_filters, plot_saliency  # noqa: E402
-from deeplearner.saliency import saliency  # noqa: E402
 
 NAMES = ["cnn_filters_before.png", "cnn_filters_after.png", "cnn_filters2_after.png", "cnn_feature_maps.png",
          "cnn_saliency.png"]
@@ -85,22 +84,15 @@ def main(argv=None):
     written.append(plot_feature_maps(model, X_valid[three], path=os.path.join(folder, "cnn_feature_maps.png"),
                                      title=f"One validation digit ({y_valid[three]}) through the trained CNN"))
 
-    pictured, name = model, "the CNN with BatchNorm"   # pictured: the model whose saliency maps are drawn
-    try:
-        saliency(model, X_valid[:2])
-    except RuntimeError as error:        # BatchNorm's backward needs a training-mode forward
-        print(f"saliency maps: {error}\n  so they are drawn for the CNN without BatchNorm, trained the same way")
-        pictured, name = cnn(batchnorm=False, seed=args.seed), "the CNN without BatchNorm"
-        pictured.fit(X_train, y_train, X_valid, y_valid, epochs=args.epochs, batchsize=100, verbose=0)
     chosen = shown[:6]
-    written.append(plot_saliency(pictured, X_valid[chosen], y=y_valid[chosen],
+    written.append(plot_saliency(model, X_valid[chosen], y=y_valid[chosen],
                                  path=os.path.join(folder, "cnn_saliency.png"),
-                                 title=f"Validation digits and their saliency maps, {name} "
-                                       f"(|d logit / d pixel|, each map scaled to its maximum)"))
+                                 title="Validation digits and their saliency maps in the trained CNN "
+                                       "(|d logit / d pixel|, each map scaled to its maximum)"))
     paths = [os.path.join(folder, name) for name in NAMES]
     for path in paths:
         print(f"wrote {path}")
-    return {"history": history, "folder": folder, "paths": paths, "figures": written, "saliency_model": name}
+    return {"history": history, "folder": folder, "paths": paths, "figures": written}
 
 
 if __name__ == "__main__":

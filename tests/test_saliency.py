@@ -124,13 +124,31 @@ def test_a_model_with_batchnorm_matches_finite_differences():
     check_against_finite_differences(model, X[:2], np.array([0, 2]))
 
 
-def test_batchnorm_today_is_named_in_the_error():
+def test_batchnorm_keeps_its_running_statistics():
     model = small_cnn(extra=[BatchNorm()])
-    try:
+    X = images(6, seed=10)
+    model.fit(X, np.arange(6) % 3, epochs=1, batchsize=3, verbose=0)
+    statistics = model.layers[1].get_weights()
+    saliency(model, X)
+    for key, value in model.layers[1].get_weights().items():
+        np.testing.assert_array_equal(value, statistics[key])
+
+
+def test_a_layer_that_cannot_back_propagate_after_inference_is_named_and_the_model_put_back():
+    class Remembers(Activation):
+        """An activation of one's own that keeps its input only in training, as the built-in ones once did."""
+
+        def __init__(self):
+            super().__init__("tanh")
+
+        def backward(self, dY):
+            raise RuntimeError("Remembers.backward needs a forward(X, training=True) first")
+
+    model = Sequential([Conv2D(2, 3), Flatten(), Remembers(), Dense(3), Activation("softmax")], SGD(),
+                       CrossEntropyForSoftMax(), input_shape=(2, 6, 6), seed=0)
+    with pytest.raises(RuntimeError, match=r"saliency: layer 2 \(tanh\) cannot back-propagate after a forward in "
+                                           r"inference mode: Remembers.backward needs a forward"):
         saliency(model, images(1))
-    except RuntimeError as error:   # until BatchNorm back-propagates after an inference forward
-        assert str(error).startswith("saliency: layer 1 (BatchNorm) cannot back-propagate after a forward in "
-                                     "inference mode: BatchNorm.backward")
     assert model.layers[0].needs_input_grad is False    # put back even when backward raised
 
 
