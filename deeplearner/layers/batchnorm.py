@@ -26,12 +26,16 @@ class BatchNorm(Layer):
         ``momentum=0.9`` here is PyTorch's ``momentum=0.1``).
     eps : float > 0
         Added to the variance before the square root, so a constant feature does not divide by 0.
+    gamma_initializer : "ones" or "zeros"
+        Where gamma starts (Keras's name). "zeros" for the last BatchNorm of a residual block's
+        layers: the block then starts as the identity (Goyal et al. 2017; see `Residual`).
 
     Attributes
     ----------
     params : {"gamma", "beta"}, each of shape (C,)
         Scale and shift, learned; C is the number of features (rows) or channels (images). They
-        start at ones and zeros, so the layer starts as a pure normalization.
+        start at ones (or zeros, see gamma_initializer) and zeros, so the layer starts as a pure
+        normalization.
     running_mean, running_var : ndarray of shape (C,)
         Running statistics used at inference, not trained (they are ``buffers``).
         They start at zeros and ones.
@@ -90,16 +94,23 @@ class BatchNorm(Layer):
     (dgamma / s) = x_hat dgamma.
     """
 
-    def __init__(self, momentum=0.9, eps=1e-5):
+    def __init__(self, momentum=0.9, eps=1e-5, gamma_initializer="ones"):
         super().__init__()
         self.momentum = check_real("BatchNorm", "momentum", momentum, 0, 1, must="in [0, 1)",
                                    hint=" The usual value is 0.9 (PyTorch's 0.1 is 0.9 here).")
         self.eps = check_real("BatchNorm", "eps", eps, 0, low_open=True, hint=" The usual value is 1e-5.")
+        if gamma_initializer not in ("ones", "zeros"):
+            raise ValueError(f"BatchNorm: gamma_initializer must be 'ones' (the default) or 'zeros' (a residual "
+                             f"block's last BatchNorm), received gamma_initializer={gamma_initializer!r}.")
+        self.gamma_initializer = gamma_initializer
         self.X_hat = None             # the normalized input of the last training forward, for backward
         self.inference_scale = None   # gamma / sqrt(running_var + eps) of the last inference forward
 
     def get_config(self):
-        return {"momentum": self.momentum, "eps": self.eps}
+        config = {"momentum": self.momentum, "eps": self.eps}
+        if self.gamma_initializer != "ones":   # only when set: configs without it stay as they were
+            config["gamma_initializer"] = self.gamma_initializer
+        return config
 
     def build(self, input_shape, rng, dtype):
         super().build(input_shape, rng, dtype)
@@ -111,7 +122,8 @@ class BatchNorm(Layer):
         else:
             raise ShapeError(f"BatchNorm takes rows (an int width) or images (channels, height, width), "
                              f"received {tuple(input_shape)}.")
-        self.params = {"gamma": np.ones(channels, dtype=dtype), "beta": np.zeros(channels, dtype=dtype)}
+        gamma = np.full(channels, 1.0 if self.gamma_initializer == "ones" else 0.0, dtype=dtype)
+        self.params = {"gamma": gamma, "beta": np.zeros(channels, dtype=dtype)}
         self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
         self.buffers = {"running_mean": np.zeros(channels, dtype=dtype),
                         "running_var": np.ones(channels, dtype=dtype)}
