@@ -1,8 +1,12 @@
 """Checks run once at the boundary (fit, evaluate, predict), so the math inside can trust its input.
 
-Every message says what was expected, what was received, and how to fix it.
+Every message says what was expected, what was received, and how to fix it. The end of the file
+answers the names other libraries use (Keras's ``lr=``, ``activation=``, ``BatchNormalization``)
+with deeplearner's.
 """
 
+import difflib
+import inspect
 import math
 import numbers
 
@@ -112,10 +116,19 @@ def _shape_problem(shape, input_shape, name, expected):
             return (f"{name} has {shape[1]} features per sample, but the model expects {input_shape[0]} (its "
                     f"input_shape). Pass data with {input_shape[0]} columns, or build the model with "
                     f"input_shape={shape[1]}.")
+        if looks_channels_last(per_sample):
+            h, w, c = per_sample
+            return (f"{received} Flatten each sample first, e.g. {name}.reshape(len({name}), -1), or build an "
+                    f"image model with input_shape=({c}, {h}, {w}) and Flatten() before its first Dense, and "
+                    f"pass {name}.transpose(0, 3, 1, 2): deeplearner takes images channels first.")
         return (f"{received} Flatten each sample first, e.g. {name}.reshape(len({name}), -1), or build an "
                 f"image model with input_shape={per_sample} and Flatten() before its first Dense.")
     if len(input_shape) == 3:                                  # an image model (channels, height, width)
         c, h, w = input_shape
+        if shape == input_shape:                               # one image, as X[0] gives it
+            return (f"{received} {name} has the shape of one sample, {shape}, with no batch axis in front: "
+                    f"pass {name}[None] (shape (1, {c}, {h}, {w})). To pick the first sample and keep the "
+                    f"axis, write X[:1] instead of X[0].")
         if per_sample == (h, w) and c == 1:
             return (f"{received} The images have no channel axis: add one with {name}[:, None] "
                     f"(shape (n, 1, {h}, {w})).")
@@ -128,7 +141,25 @@ def _shape_problem(shape, input_shape, name, expected):
                     f"{name}.reshape(-1, {c}, {h}, {w}) for row-major pixels, or "
                     f"deeplearner.datasets.to_images({name})[:, None] for the column-major 20x20 digits of "
                     f"handwritten.mat.")
+    if looks_channels_last(per_sample):                       # e.g. (n, 28, 28, 1) for a (1, 20, 20) model
+        return received + channels_last_hint(per_sample, name)
     return f"{received} Pass samples of shape {input_shape}, or build the model with input_shape={per_sample}."
+
+
+def looks_channels_last(shape):
+    """Whether a sample shape reads as (height, width, channels): 3 axes, the last 1 or 3, the others larger."""
+    return len(shape) == 3 and shape[2] in (1, 3) and min(shape[0], shape[1]) > 3
+
+
+def channels_last_hint(shape, name="X"):
+    """A sentence for a sample shape that looks channels-last, such as (20, 20, 1); "" for any other."""
+    shape = tuple(shape)
+    if not looks_channels_last(shape):
+        return ""
+    h, w, c = shape
+    return (f" The shape {shape} looks channels-last (height, width, channels), as Keras stores images; "
+            f"deeplearner takes images channels first: build the model with input_shape=({c}, {h}, {w}) "
+            f"and pass {name}.transpose(0, 3, 1, 2).")
 
 
 def check_y(y, n_samples, name="y", X_name="X"):
@@ -191,3 +222,110 @@ def check_positive_int(value, name, owner="fit", example=None):
     """``value`` as an int >= 1, or a ValueError naming ``owner`` and suggesting ``example``."""
     hint = f" Pass e.g. {name}={example}." if example is not None else ""
     return check_real(owner, name, value, 1, integer=True, hint=hint)
+
+
+# ---------------------------------------------------------------- other libraries' spellings
+# A Keras user's first lines pass Keras's keywords and import Keras's names. Each is answered with
+# deeplearner's spelling and the fix, never with a bare "unexpected keyword argument".
+
+RENAMED_KEYWORDS = {           # another library's keyword -> deeplearner's name for the same argument
+    "lr": "learning_rate",     # Keras 2's optimizers
+    "strides": "stride",       # Keras's convolutions and pools
+    "epsilon": "eps",          # Keras's BatchNormalization, Adam, RMSprop
+    "kernel_initializer": "init",
+    "nb_epoch": "epochs",      # Keras 1's fit
+}
+
+
+def keywords_of(function):
+    """The argument names ``function`` takes, in order, without self, *args and **kwargs."""
+    return [name for name, parameter in inspect.signature(function).parameters.items()
+            if name != "self" and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)]
+
+
+def refuse_unknown_keywords(owner, unknown, accepted):
+    """Raise TypeError for the keyword arguments in ``unknown``, which ``owner`` does not take; nothing if none.
+
+    ``unknown`` is a function's ``**unknown`` (name -> value) and ``accepted`` the names it does
+    take (``keywords_of``). The message names the first unknown keyword, then the fix, the first
+    of: deeplearner's spelling of a renamed keyword (``lr=`` -> ``learning_rate=``); what to do
+    instead of a Keras argument with no counterpart here (``activation="relu"`` -> an Activation
+    layer after this one); the closest accepted name (difflib, ignoring case: ``x_valid`` ->
+    ``X_valid``). Then every accepted name, and the other unknown ones.
+    """
+    if not unknown:
+        return
+    name = sorted(unknown)[0]
+    renamed = RENAMED_KEYWORDS.get(name)
+    if renamed in accepted:
+        hint = f" Did you mean {renamed}=? deeplearner spells Keras's {name}= as {renamed}=."
+    else:
+        hint = _instead_of_keras(name, unknown[name], owner)
+    if not hint:
+        by_lower_case = {keyword.lower(): keyword for keyword in accepted}
+        close = difflib.get_close_matches(name.lower(), by_lower_case, n=1, cutoff=0.6)
+        hint = f" Did you mean {by_lower_case[close[0]]}=?" if close else ""
+    also = f" (Also unknown: {', '.join(sorted(unknown)[1:])}.)" if len(unknown) > 1 else ""
+    raise TypeError(f"{owner}() got an unexpected keyword argument {name!r}.{hint} {owner} takes "
+                    f"{', '.join(accepted)}.{also}")
+
+
+def _instead_of_keras(name, value, owner):
+    """What to write instead of Keras's keyword ``name=value`` when deeplearner has no such argument; or ""."""
+    if name == "activation":
+        if value is None or value == "linear":
+            return f" Drop activation={value!r}: a {owner} is linear unless an Activation layer follows it."
+        return (f" An activation is a layer of its own here: drop activation= and add Activation({value!r}) "
+                f"after it, e.g. [{owner}(...), Activation({value!r}), ...].")
+    if name in ("input_shape", "input_dim"):
+        return (f" The model takes the shape of one sample, not a layer: drop {name}= here and pass "
+                f"Sequential(layers, optimizer, loss, input_shape={value!r}).")
+    if name == "data_format":
+        return (" deeplearner takes images channels first, (n, channels, height, width), always: drop "
+                "data_format= and pass channels-last images X as X.transpose(0, 3, 1, 2).")
+    if name == "use_bias":
+        return f" {owner} always has a bias: drop use_bias= (before a BatchNorm the bias is harmless)."
+    if name == "decay":
+        return (" Keras 2's decay= lowered the learning rate as training went on; here a schedule does it: "
+                "fit(..., callbacks=[ExponentialDecay(0.95)]), see deeplearner.schedules.")
+    if name == "axis":
+        return (f" {owner} has no axis argument: it normalizes the features of rows, or over the channels, "
+                f"axis 1 of images (n, channels, height, width), always. Drop axis=.")
+    if name == "name":
+        return " Layers take no name here: the summary names each one by its position and class. Drop name=."
+    return ""
+
+
+OTHER_NAMES = {                # another library's name -> what deeplearner has instead (or choices, the first present)
+    "BatchNormalization": "BatchNorm", "BatchNorm1d": "BatchNorm", "BatchNorm2d": "BatchNorm",
+    "LayerNormalization": "LayerNorm", "GroupNormalization": "GroupNorm", "InstanceNorm2d": "InstanceNorm",
+    "MaxPooling2D": "MaxPool2D", "AveragePooling2D": "AvgPool2D", "Convolution2D": "Conv2D",
+    "Linear": "Dense",
+    "GlobalAveragePooling2D": ("GlobalAvgPool2D",   # or, where that layer is absent, the same with two layers:
+                               "AvgPool2D(pool_size=(height, width)) over the whole feature map, then Flatten()"),
+    "GlobalMaxPooling2D": "MaxPool2D(pool_size=(height, width)) over the whole feature map, then Flatten()",
+    "ReLU": "Activation('relu')", "LeakyReLU": "Activation('leaky_relu')", "Sigmoid": "Activation('sigmoid')",
+    "Tanh": "Activation('tanh')", "Softmax": "Activation('softmax')",
+    "CategoricalCrossentropy": "CrossEntropyForSoftMax", "SparseCategoricalCrossentropy": "CrossEntropyForSoftMax",
+    "CrossEntropyLoss": "CrossEntropyForSoftMax", "MSELoss": "MeanSquaredError",
+    "Input": "Sequential(layers, optimizer, loss, input_shape=...)", "InputLayer": "Sequential(..., input_shape=...)",
+    "Model": "Sequential",
+}
+
+
+def other_library_name(name, module, public):
+    """The message for ``module.name`` when ``name`` is another library's (or another case's) for one of ``public``.
+
+    None when it is not: ``BatchNormalization`` -> "deeplearner has no BatchNormalization: ...
+    from deeplearner import BatchNorm"; ``ADAM`` -> Adam.
+    """
+    choices = OTHER_NAMES.get(name, ())
+    choices = [choices] if isinstance(choices, str) else choices
+    instead = next((choice for choice in choices if choice in public or not choice.isidentifier()), None)
+    if instead is None:
+        instead = {public_name.lower(): public_name for public_name in public}.get(name.lower())
+    if instead is None:
+        return None
+    if instead.isidentifier():
+        return f"{module} has no {name}; its name here is {instead}: from {module} import {instead}."
+    return f"{module} has no {name}: use {instead} instead."

@@ -40,6 +40,7 @@ import numbers
 import numpy as np
 
 from ..registry import add as register
+from ..validation import keywords_of, refuse_unknown_keywords
 
 
 class WholeBatch:
@@ -76,7 +77,8 @@ class Layer:
     Attributes
     ----------
     params : dict of str -> ndarray
-        Trainable parameters, changed only by the optimizer.
+        Trainable parameters, changed only by the optimizer. Before ``build``, an empty dict in
+        which a missing weight raises `NotBuiltError` (as does an attribute that build sets).
     grads : dict of str -> ndarray
         Gradient of the loss for each entry of ``params``, filled by ``backward``.
     buffers : dict of str -> ndarray
@@ -108,10 +110,24 @@ class Layer:
         super().__init_subclass__(**kwargs)
         register(cls)
 
-    def __init__(self):
-        self.params = {}
+    def __init__(self, **unknown):
+        # A subclass hands on the keywords its __init__ does not take (Keras's activation=, strides=):
+        # refused here, with deeplearner's spelling and the fix.
+        if unknown:
+            refuse_unknown_keywords(type(self).__name__, unknown, keywords_of(type(self).__init__))
+        self.params = NotBuiltParams(type(self).__name__)   # an empty dict until build creates the weights
         self.grads = {}
         self.buffers = {}
+
+    def __getattr__(self, name):
+        """Reached only for an attribute the layer lacks: before ``build`` (no ``inputshape``), say so.
+
+        ``Conv2D(8, 3).forward(X)`` would otherwise fail on an attribute that build sets
+        (``out_hw``); it raises `NotBuiltError` instead, naming build and Sequential.
+        """
+        if name.startswith("_") or "inputshape" in vars(self):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        raise NotBuiltError(not_built_message(type(self).__name__, f"attribute {name!r}"))
 
     def get_config(self):
         """Return the constructor arguments as a JSON-able dict: ``type(self)(**config)`` rebuilds the layer.
@@ -163,6 +179,8 @@ class Layer:
             float32 or float64; every array the layer creates has this dtype.
         """
         self.inputshape = input_shape
+        if isinstance(vars(self).get("params"), NotBuiltParams):
+            self.params = {}   # a plain dict from now on: a layer without weights keeps it empty
 
     def setup(self, optimizer, loss):
         """Seed-notebook hook, called after ``build``; built-in layers need nothing here."""
@@ -212,6 +230,33 @@ class Layer:
 
 class ShapeError(ValueError):
     """A layer cannot take the input shape it was built with; the message says what to change."""
+
+
+class NotBuiltError(RuntimeError, AttributeError):
+    """A layer was used before ``build`` created its weights: ``BatchNorm().forward(X)`` on its own.
+
+    Also an AttributeError, so ``getattr(layer, name, default)`` and ``hasattr`` still answer.
+    """
+
+
+def not_built_message(owner, what):
+    """What `NotBuiltError` says: the layer, what was missing, and the two ways to build it."""
+    return (f"{owner} is not built, so it has no {what} yet: a layer creates its weights in "
+            f"build(input_shape, rng, dtype), once its input shape is known. Put the layer in a Sequential "
+            f"model, which builds every layer in order, or build it yourself first: layer.build(input_shape, "
+            f"np.random.default_rng(0), np.float64), with input_shape the shape of one sample (e.g. 4 or "
+            f"(1, 20, 20)).")
+
+
+class NotBuiltParams(dict):
+    """``layer.params`` before ``build``: an empty dict whose missing keys raise `NotBuiltError`, not KeyError."""
+
+    def __init__(self, owner):
+        super().__init__()
+        self.owner = owner
+
+    def __missing__(self, key):
+        raise NotBuiltError(not_built_message(self.owner, f"weight {key!r}"))
 
 
 def as_tuple(shape):
