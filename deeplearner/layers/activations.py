@@ -166,8 +166,8 @@ class Activation(Layer):
         object with ``name``, ``forward(X)`` and ``backward(X, Y, dY)`` such as ``relu``.
     """
 
-    def __init__(self, fn):
-        super().__init__()
+    def __init__(self, fn, **unknown):
+        super().__init__(**unknown)
         if isinstance(fn, str):
             if fn.lower() not in ACTIVATIONS:
                 raise ValueError(f"Activation: unknown activation {fn!r}. "

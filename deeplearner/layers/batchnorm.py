@@ -94,8 +94,8 @@ class BatchNorm(Layer):
     (dgamma / s) = x_hat dgamma.
     """
 
-    def __init__(self, momentum=0.9, eps=1e-5, gamma_initializer="ones"):
-        super().__init__()
+    def __init__(self, momentum=0.9, eps=1e-5, gamma_initializer="ones", **unknown):
+        super().__init__(**unknown)   # Layer refuses Keras's epsilon=, axis= and the like, naming the fix
         self.momentum = check_real("BatchNorm", "momentum", momentum, 0, 1, must="in [0, 1)",
                                    hint=" The usual value is 0.9 (PyTorch's 0.1 is 0.9 here).")
         self.eps = check_real("BatchNorm", "eps", eps, 0, low_open=True, hint=" The usual value is 1e-5.")

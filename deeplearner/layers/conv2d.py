@@ -98,8 +98,9 @@ class Conv2D(Layer):
     4. The padding is no input: dX = dXp[:, :, top : top + h, left : left + w].
     """
 
-    def __init__(self, filters, kernel_size, stride=1, padding=0, init="he_normal", kernel_regularizer=None):
-        super().__init__()
+    def __init__(self, filters, kernel_size, stride=1, padding=0, init="he_normal", kernel_regularizer=None,
+                 **unknown):
+        super().__init__(**unknown)   # Layer refuses Keras's activation=, strides= and the like, naming the fix
         if isinstance(filters, bool) or not isinstance(filters, numbers.Integral) or filters < 1:
             raise ValueError(f"Conv2D: filters must be a positive int, received filters={filters!r}. "
                              f"Example: Conv2D(8, 3) has 8 filters of 3x3.")

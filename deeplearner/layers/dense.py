@@ -49,8 +49,8 @@ class Dense(Layer):
     ``predict`` leaves no reference to the caller's array behind, and backward then refuses to run.
     """
 
-    def __init__(self, units, init="glorot_uniform", kernel_regularizer=None):
-        super().__init__()
+    def __init__(self, units, init="glorot_uniform", kernel_regularizer=None, **unknown):
+        super().__init__(**unknown)   # Layer refuses Keras's activation= and the like, naming the fix
         self.units = check_real("Dense", "units", units, 1, integer=True, hint=" Example: Dense(100).")
         self.init = initializers.get(init, "Dense")   # an Initializer, e.g. GlorotUniform()
         self.kernel_regularizer = regularizers.get(kernel_regularizer, "Dense")   # an L2, or None

@@ -24,8 +24,8 @@ class Dropout(Layer):
     model's ``seed`` fixes every mask.
     """
 
-    def __init__(self, rate):
-        super().__init__()
+    def __init__(self, rate, **unknown):
+        super().__init__(**unknown)
         self.rate = check_real("Dropout", "rate", rate, 0, 1, hint=" Example: Dropout(0.2) drops 20% of the inputs.")
 
     def get_config(self):

@@ -78,8 +78,8 @@ class GroupNorm(Layer):
     arrays the layer keeps from one batch to the next (fresh ones would cost page faults).
     """
 
-    def __init__(self, groups, eps=1e-5):
-        super().__init__()
+    def __init__(self, groups, eps=1e-5, **unknown):
+        super().__init__(**unknown)   # Layer refuses Keras's axis=, epsilon= and the like, naming the fix
         self.groups = check_real("GroupNorm", "groups", groups, 1, integer=True,
                                  hint=" Example: GroupNorm(4) divides the channels into 4 groups.")
         self.eps = check_real("GroupNorm", "eps", eps, 0, low_open=True, hint=" The usual value is 1e-5.")
@@ -240,8 +240,8 @@ class InstanceNorm(GroupNorm):
     over: build refuses it.
     """
 
-    def __init__(self, eps=1e-5):
-        Layer.__init__(self)     # not GroupNorm's, which needs groups and whose messages say "GroupNorm"
+    def __init__(self, eps=1e-5, **unknown):
+        Layer.__init__(self, **unknown)     # not GroupNorm's, which needs groups and whose messages say "GroupNorm"
         self.eps = check_real("InstanceNorm", "eps", eps, 0, low_open=True, hint=" The usual value is 1e-5.")
         self.groups = None       # one per channel: known at build
         self.X_hat = None

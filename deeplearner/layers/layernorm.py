@@ -66,8 +66,8 @@ class LayerNorm(GroupNorm):
     value each.
     """
 
-    def __init__(self, eps=1e-5):
-        Layer.__init__(self)     # not GroupNorm's, which needs groups and whose messages say "GroupNorm"
+    def __init__(self, eps=1e-5, **unknown):
+        Layer.__init__(self, **unknown)     # not GroupNorm's, which needs groups and whose messages say "GroupNorm"
         self.eps = check_real("LayerNorm", "eps", eps, 0, low_open=True, hint=" The usual value is 1e-5.")
         self.groups = 1
         self.X_hat = None   # the normalized input of the last training forward, for backward

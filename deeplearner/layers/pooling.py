@@ -23,8 +23,8 @@ class _Pool2D(Layer):
     ``deeplearner.layers.reference.pool_forward`` and ``pool_backward``.
     """
 
-    def __init__(self, pool_size=2, stride=None):
-        super().__init__()
+    def __init__(self, pool_size=2, stride=None, **unknown):
+        super().__init__(**unknown)   # Layer refuses Keras's strides= and the like, naming the fix
         owner = type(self).__name__
         self.pool_size = pair(pool_size, "pool_size", owner, f"{owner}(2) or {owner}((2, 3))")
         self.stride = self.pool_size if stride is None else pair(stride, "stride", owner,
