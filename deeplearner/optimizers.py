@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from .registry import add as register
-from .validation import check_real
+from .validation import check_real, keywords_of, refuse_unknown_keywords
 
 
 class Optimizer:
@@ -84,8 +84,10 @@ class Optimizer:
         super().__init_subclass__(**kwargs)
         register(cls)
 
-    def __init__(self, learning_rate, *, weight_decay=None, clipnorm=None, global_clipnorm=None):
+    def __init__(self, learning_rate, *, weight_decay=None, clipnorm=None, global_clipnorm=None, **unknown):
         owner = type(self).__name__
+        if unknown:   # a subclass hands on what its __init__ does not take: Keras's lr=, epsilon=, decay=
+            refuse_unknown_keywords(owner, unknown, keywords_of(type(self).__init__))
         self.learning_rate = check_real(owner, "learning_rate", learning_rate, 0, math.inf,
                                         hint=" Typical values are 0.001 to 0.1.")
         self.weight_decay = None if weight_decay is None else check_real(
@@ -192,9 +194,9 @@ class SGD(Optimizer):
     """
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, *,
-                 weight_decay=None, clipnorm=None, global_clipnorm=None):
+                 weight_decay=None, clipnorm=None, global_clipnorm=None, **unknown):
         super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-                         global_clipnorm=global_clipnorm)
+                         global_clipnorm=global_clipnorm, **unknown)
         self.momentum = check_real("SGD", "momentum", momentum, 0, 1, hint=" The usual value is 0.9.")
         if nesterov and self.momentum == 0:
             raise ValueError("SGD: nesterov=True needs momentum > 0, received momentum=0. "
@@ -236,9 +238,9 @@ class Adam(Optimizer):
     """
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, eps=1e-8, *,
-                 weight_decay=None, clipnorm=None, global_clipnorm=None):
+                 weight_decay=None, clipnorm=None, global_clipnorm=None, **unknown):
         super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-                         global_clipnorm=global_clipnorm)
+                         global_clipnorm=global_clipnorm, **unknown)
         self.beta_1 = check_real(type(self).__name__, "beta_1", beta_1, 0, 1, hint=" The usual value is 0.9.")
         self.beta_2 = check_real(type(self).__name__, "beta_2", beta_2, 0, 1, hint=" The usual value is 0.999.")
         self.eps = check_real(type(self).__name__, "eps", eps, 0, low_open=True, hint=" The usual value is 1e-8.")
@@ -285,13 +287,13 @@ class AdamW(Adam):
     """
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, eps=1e-8, *,
-                 clipnorm=None, global_clipnorm=None):
+                 clipnorm=None, global_clipnorm=None, **unknown):
         # None is refused here: AdamW without decay is Adam.
         check_real("AdamW", "weight_decay", weight_decay, 0, must="a number >= 0",
                    hint=" AdamW is Adam with weight decay: pass e.g. weight_decay=0.004 (the default), "
                         "or use Adam(...) for none.")
         super().__init__(learning_rate, beta_1, beta_2, eps, weight_decay=weight_decay, clipnorm=clipnorm,
-                         global_clipnorm=global_clipnorm)
+                         global_clipnorm=global_clipnorm, **unknown)
 
     def get_config(self):
         return super().get_config()   # defined here too: saving reads the config of the class that defines __init__
@@ -313,9 +315,9 @@ class RMSprop(Optimizer):
     """
 
     def __init__(self, learning_rate=0.001, rho=0.9, eps=1e-8, *,
-                 weight_decay=None, clipnorm=None, global_clipnorm=None):
+                 weight_decay=None, clipnorm=None, global_clipnorm=None, **unknown):
         super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-                         global_clipnorm=global_clipnorm)
+                         global_clipnorm=global_clipnorm, **unknown)
         self.rho = check_real("RMSprop", "rho", rho, 0, 1, hint=" The usual value is 0.9.")
         self.eps = check_real("RMSprop", "eps", eps, 0, low_open=True, hint=" The usual value is 1e-8.")
 

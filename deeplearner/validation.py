@@ -266,8 +266,8 @@ def refuse_unknown_keywords(owner, unknown, accepted):
         close = difflib.get_close_matches(name.lower(), by_lower_case, n=1, cutoff=0.6)
         hint = f" Did you mean {by_lower_case[close[0]]}=?" if close else ""
     also = f" (Also unknown: {', '.join(sorted(unknown)[1:])}.)" if len(unknown) > 1 else ""
-    raise TypeError(f"{owner}() got an unexpected keyword argument {name!r}.{hint} {owner} takes "
-                    f"{', '.join(accepted)}.{also}")
+    takes = f"takes {', '.join(accepted)}" if accepted else "takes no arguments"
+    raise TypeError(f"{owner}() got an unexpected keyword argument {name!r}.{hint} {owner} {takes}.{also}")
 
 
 def _instead_of_keras(name, value, owner):
@@ -289,8 +289,8 @@ def _instead_of_keras(name, value, owner):
         return (" Keras 2's decay= lowered the learning rate as training went on; here a schedule does it: "
                 "fit(..., callbacks=[ExponentialDecay(0.95)]), see deeplearner.schedules.")
     if name == "axis":
-        return (f" {owner} has no axis argument: it normalizes the features of rows, or over the channels, "
-                f"axis 1 of images (n, channels, height, width), always. Drop axis=.")
+        return (f" {owner} has no axis argument: the axes it normalizes over are fixed, as its docstring says "
+                f"(images are (n, channels, height, width), channels first). Drop axis=.")
     if name == "name":
         return " Layers take no name here: the summary names each one by its position and class. Drop name=."
     return ""
