@@ -7,11 +7,14 @@ from .conv2d import Conv2D
 from .dense import Dense
 from .dropout import Dropout
 from .flatten import Flatten
+from .global_pooling import GlobalAvgPool2D
 from .groupnorm import GroupNorm, InstanceNorm
 from .layernorm import LayerNorm
 from .pooling import AvgPool2D, MaxPool2D
+from .residual import Residual
 
 __all__ = ["Layer", "Dense", "Activation", "Dropout", "BatchNorm",
            "relu", "leaky_relu", "sigmoid", "tanh", "softmax"]
 __all__ += ["Conv2D", "MaxPool2D", "AvgPool2D", "Flatten"]
 __all__ += ["LayerNorm", "GroupNorm", "InstanceNorm"]
+__all__ += ["Residual", "GlobalAvgPool2D"]

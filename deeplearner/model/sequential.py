@@ -166,7 +166,8 @@ class Sequential:
         to run its parts on several threads (``split.forward_backward(X, T)``, the same step).
         """
         if not self.checked:
-            loss, output, dX = forward_backward(self.body, self.loss, X, T, watch=FirstStepChecks(self))
+            with FirstStepChecks(self) as watch:     # also watches the layers inside blocks (Residual)
+                loss, output, dX = forward_backward(self.body, self.loss, X, T, watch=watch)
             self.checked = bool(np.isfinite(loss))   # a NaN loss skipped backward: check next time
         elif split is not None:
             loss, output, dX = split.forward_backward(X, T)

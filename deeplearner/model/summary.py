@@ -5,6 +5,8 @@ import html
 from terminaltables import AsciiTable
 
 from ..layers import compat
+from ..layers.base import as_tuple
+from ..layers.residual import all_layers, inner_layers
 
 HEADER = ["Layer", "Input shape", "Output shape", "Params"]
 
@@ -12,7 +14,8 @@ HEADER = ["Layer", "Input shape", "Output shape", "Params"]
 def summary_text(model):
     """Return the summary of ``model`` as a string.
 
-    A row per layer (name, input shape, output shape, parameters), then the totals. Shapes read
+    A row per layer (name, input shape, output shape, parameters), then the totals; under a
+    `Residual` block, a row for each of its layers, indented (its count is in the block's). Shapes read
     ``(None, n)`` or ``(None, channels, height, width)`` as in Keras: None is the batch size, free
     until data arrives. Non-trainable parameters are the ones the optimizer never changes
     (BatchNorm's running statistics).
@@ -51,6 +54,7 @@ def summary_rows(model):
             non_trainable += counts[1]
             shown = f"{sum(counts):,}"
         rows.append([compat.layer_name(layer), _shown(shape_in), _shown(shape_out), shown])
+        rows += _inner_rows(layer, "  ")
     totals = [f"Loss: {type(model.loss).__name__}    Optimizer: {type(model.optimizer).__name__}    "
               f"dtype: {model.dtype.name}",
               f"Total params: {trainable + non_trainable:,}",
@@ -59,6 +63,18 @@ def summary_rows(model):
     if uncounted:
         totals.append("?: a layer that keeps its weights outside self.params (seed-notebook style) is not counted.")
     return rows, totals
+
+
+def _inner_rows(block, indent):
+    """The rows of the layers inside ``block`` (a `Residual`), each name after ``indent``; [] for other layers."""
+    rows = []
+    for key, layer in inner_layers(block):
+        counts = _count(layer)
+        name = ("shortcut: " if key.startswith("shortcut.") else "") + compat.layer_name(layer)
+        rows.append([indent + name, _shown(as_tuple(layer.inputshape)), _shown(as_tuple(layer.outputshape())),
+                     "?" if counts is None else f"{sum(counts):,}"])
+        rows += _inner_rows(layer, indent + "  ")
+    return rows
 
 
 def count_params(model):
@@ -74,9 +90,11 @@ def _count(layer):
     """(trainable, non_trainable) for ``layer``, or None when its weights cannot be seen.
 
     ``Layer.count_params`` already counts a frozen layer's parameters as non-trainable.
-    Seed-style layers never call ``Layer.__init__`` and have no ``params`` of their own.
+    Seed-style layers never call ``Layer.__init__`` and have no ``params`` of their own; a
+    block holding one cannot be counted either.
     """
-    if compat.is_seed_style(layer) or not callable(getattr(layer, "count_params", None)):
+    if any(compat.is_seed_style(inner) for inner in all_layers([layer])) or \
+            not callable(getattr(layer, "count_params", None)):
         return None
     return layer.count_params()
 

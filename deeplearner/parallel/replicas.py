@@ -29,7 +29,9 @@ batch's arrays, not the last one's.)
 Which models split: those with a Conv2D whose layers and loss all treat each sample alone, as
 far as this package knows: the built-in classes (exactly those classes: a subclass might keep
 state or change its parameters in backward), and a class of your own that says
-``splits_batch = True`` in its own body. An MLP's time is in large products, which BLAS's
+``splits_batch = True`` in its own body. A `Residual` block counts as its layers do: it splits
+when every layer inside it may, and its layers' replicas share the model's arrays and get their
+part of the batch like the model's own layers. An MLP's time is in large products, which BLAS's
 threads split well: it keeps them. How many parts: the thread count ``fit`` chooses or is
 given (threads.py), but never parts of fewer than ``MIN_ROWS`` rows. Each part pays for the
 exchanges, and for the GIL, which the threads take in turns between NumPy's calls; small parts
@@ -49,9 +51,11 @@ from ..layers.conv2d import Conv2D
 from ..layers.dense import Dense
 from ..layers.dropout import Dropout
 from ..layers.flatten import Flatten
+from ..layers.global_pooling import GlobalAvgPool2D
 from ..layers.groupnorm import GroupNorm, InstanceNorm
 from ..layers.layernorm import LayerNorm
 from ..layers.pooling import AvgPool2D, MaxPool2D
+from ..layers.residual import Residual, all_layers, inner_layers
 from ..losses import CrossEntropyForSoftMax, MeanSquaredError
 from ..model.step import forward, forward_backward
 from .split import Group, PartOfBatch, cut, run
@@ -60,16 +64,20 @@ MIN_ROWS = 32     # the fewest rows in a part: see the module's docstring
 
 # The built-in classes whose forward and backward treat each sample alone (BatchNorm and
 # Dropout through their whole_batch; LayerNorm, GroupNorm and InstanceNorm have statistics per
-# sample); the losses are means over the rows.
+# sample); the losses are means over the rows. A Residual block is listed because can_split
+# looks at every layer inside it too.
 SPLITS = {Dense, BatchNorm, Conv2D, MaxPool2D, AvgPool2D, Dropout, Flatten, LayerNorm, GroupNorm, InstanceNorm,
-          CrossEntropyForSoftMax, MeanSquaredError}
+          GlobalAvgPool2D, Residual, CrossEntropyForSoftMax, MeanSquaredError}
 BUILT_IN_FUNCTIONS = tuple(type(fn) for fn in ACTIVATIONS.values())
 
 
 def can_split(model):
-    """Whether ``model``'s batches may be split between threads: a Conv2D, and only layers that may."""
-    return (any(isinstance(layer, Conv2D) for layer in model.layers)
-            and all(splits(obj) for obj in (*model.layers, model.loss)))
+    """Whether ``model``'s batches may be split between threads: a Conv2D, and only layers that may.
+
+    The layers inside `Residual` blocks count as the model's own.
+    """
+    layers = list(all_layers(model.layers))
+    return any(isinstance(layer, Conv2D) for layer in layers) and all(splits(obj) for obj in (*layers, model.loss))
 
 
 def splits(obj):
@@ -100,7 +108,7 @@ class Replicas:
     def __init__(self, model, count, min_rows=MIN_ROWS):
         self.model, self.count, self.min_rows = model, count, min_rows
         shared = {id(model.rng): model.rng}
-        for layer in model.layers:
+        for layer in all_layers(model.layers):      # inside blocks too: their replicas share them as well
             for array in (*compat.params_of(layer).values(), *compat.buffers_of(layer).values()):
                 shared[id(array)] = array
         self.layers = [[copy.deepcopy(layer, dict(shared)) for layer in model.layers] for _ in range(count)]
@@ -149,7 +157,7 @@ class Replicas:
 
     def ready(self, k, batch):
         """Replica k's layers, pointed at the model's current arrays and told their part of the batch."""
-        for layer, twin in zip(self.model.layers, self.layers[k]):
+        for layer, twin in pairs(self.model.layers, self.layers[k]):
             twin.params, twin.buffers = layer.params, layer.buffers
             if batch is not None:
                 twin.whole_batch = batch
@@ -158,8 +166,15 @@ class Replicas:
     def clear(self):
         """No barrier outlives its step: every replica's whole_batch is its class's again."""
         for layers in self.layers:
-            for twin in layers:
+            for twin in all_layers(layers):
                 vars(twin).pop("whole_batch", None)
+
+
+def pairs(layers, twins):
+    """(layer, its replica) for each of ``layers`` and, after a block, for each layer inside it."""
+    for layer, twin in zip(layers, twins):
+        yield layer, twin
+        yield from pairs([inner for _, inner in inner_layers(layer)], [inner for _, inner in inner_layers(twin)])
 
 
 class PartLoss:

@@ -13,6 +13,9 @@ step checks, layer by layer, right where each result is made:
 
 How: the model's first step hands the one training step (deeplearner/model/step.py) a
 `FirstStepChecks` as its ``watch``, which sees each layer's input and result as they are made.
+The layers inside a `Residual` block are run by the block, not by the step: for the length of
+the step (``with FirstStepChecks(model) as watch``) each block's own ``watch`` checks them the
+same way, against the shapes they were built for, and the message names the block and the layer.
 Every later step runs without one: the check costs nothing after the first batch. It runs again
 only if that first step never reached backward (a NaN loss); the model's ``checked`` says so.
 """
@@ -20,17 +23,37 @@ only if that first step never reached backward (a NaN loss); the model's ``check
 import numpy as np
 
 from ..layers import compat
-from ..layers.base import ShapeError
+from ..layers.base import ShapeError, as_tuple
+from ..layers.residual import inner_layers
 
 
 class FirstStepChecks:
     """The ``watch`` of a model's first training step: each method checks one layer's result.
 
-    Positions count the model's layers from 0, as the step's do.
+    Positions count the model's layers from 0, as the step's do. Used as a context manager, it
+    also watches the layers inside blocks while the step runs.
     """
 
     def __init__(self, model):
         self.model = model
+        self.blocks = []
+
+    def __enter__(self):
+        for position, layer in enumerate(self.model.layers):
+            self._watch_inside(layer, f"Layer {position} ({compat.layer_name(layer)})")
+        return self
+
+    def __exit__(self, *exception):
+        for block in self.blocks:
+            vars(block).pop("watch", None)     # the class's None again: later steps check nothing
+
+    def _watch_inside(self, block, where):
+        inner = inner_layers(block)
+        if inner:
+            block.watch = InnerChecks(where, self.model.dtype)
+            self.blocks.append(block)
+        for key, layer in inner:
+            self._watch_inside(layer, f"{where}, its layer {key} ({compat.layer_name(layer)})")
 
     def forward(self, position, layer, X, Y):
         """After ``Y = layer.forward(X, training)``."""
@@ -41,25 +64,48 @@ class FirstStepChecks:
         _check_backward(self.model, position, layer, dY, dX)
 
 
+class InnerChecks:
+    """A block's ``watch`` during the first step: the same checks for the layers inside it, by key."""
+
+    def __init__(self, where, dtype):
+        self.where, self.dtype = where, dtype
+
+    def forward(self, key, layer, X, Y):
+        where = f"{self.where}, its layer {key} ({compat.layer_name(layer)}).forward"
+        check_output(where, layer, Y, (len(X), *as_tuple(layer.outputshape())), self.dtype)
+
+    def backward(self, key, layer, dY, dX):
+        where = f"{self.where}, its layer {key} ({compat.layer_name(layer)}).backward"
+        check_gradients(where, layer, dX, (len(dY), *as_tuple(layer.inputshape)), self.dtype,
+                        may_skip=getattr(layer, "needs_input_grad", True) is False)
+
+
 def _check_forward(model, position, layer, X, Y):
     """X : (batch, *input_shape) went in; Y must be (batch, *outputshape()), the model's dtype."""
-    expected = (len(X), *model.output_shapes[position])
     where = f"Layer {position} ({compat.layer_name(layer)}).forward"
-    _check_array(Y, where, "Y (its output)", expected, model.dtype, "return Y")
+    check_output(where, layer, Y, (len(X), *model.output_shapes[position]), model.dtype)
+
+
+def _check_backward(model, position, layer, dY, dX):
+    """dY : (batch, *outputshape()) went in; dX must have the shape and dtype of the layer's input."""
+    where = f"Layer {position} ({compat.layer_name(layer)}).backward"
+    check_gradients(where, layer, dX, (len(dY), *model.input_shapes[position]), model.dtype, may_skip=position == 0)
+
+
+def check_output(where, layer, Y, expected, dtype):
+    """Y must be an ndarray of the ``expected`` shape (batch, *outputshape()) and the model's dtype."""
+    _check_array(Y, where, "Y (its output)", expected, dtype, "return Y")
     if Y.shape != expected:
         raise ShapeError(f"{where} returned Y of shape {Y.shape}, but it declared outputshape() = "
                          f"{layer.outputshape()!r}, so the layers after it expect shape {expected}. Make forward "
                          f"return that shape, or outputshape() return what forward gives.")
 
 
-def _check_backward(model, position, layer, dY, dX):
-    """dY : (batch, *outputshape()) went in; dX must have the shape and dtype of the layer's input."""
+def check_gradients(where, layer, dX, expected, dtype, may_skip):
+    """dX must have the ``expected`` shape of the layer's input (None only if ``may_skip``); grads, params' shapes."""
     name = compat.layer_name(layer)
-    where = f"Layer {position} ({name}).backward"
-    expected = (len(dY), *model.input_shapes[position])
-    if not (dX is None and position == 0):   # the first layer's dX would be the data's gradient: unread
-        _check_array(dX, where, "dX (the gradient of the loss for its input)", expected, model.dtype,
-                     "return dX")
+    if not (dX is None and may_skip):   # a first layer's dX would be the data's gradient: unread
+        _check_array(dX, where, "dX (the gradient of the loss for its input)", expected, dtype, "return dX")
         if dX.shape != expected:
             raise ShapeError(f"{where} returned dX of shape {dX.shape}, but its input X had shape {expected}: "
                              f"dX holds dL/dX, one value for each value of X. Check the transposes and sums in "

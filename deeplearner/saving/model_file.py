@@ -9,7 +9,8 @@ loading a file never runs code from it. It holds:
   constructor arguments (``get_config()``) of each layer, of the optimizer and of the loss,
   ``history_``, the state of the model's random generator, and the names of the arrays below;
 - ``layers/<i>/<name>``: every parameter and buffer of layer i (``layer.get_weights()``),
-  BatchNorm's running statistics included;
+  BatchNorm's running statistics included; a `Residual` block's under its inner keys
+  (``layers/3/0.W``), its inner layers described inside its config like the model's own;
 - ``optimizer/<key>/<slot>``: the optimizer's state arrays, e.g. ``optimizer/0.W/velocity``.
   Whole numbers in that state, such as Adam's step count ``t``, are in the JSON;
 - ``classes_``: the labels of the output units, a plain integer or unicode array.
@@ -34,6 +35,7 @@ import os
 import numpy as np
 
 from ..layers import compat
+from ..layers.residual import all_layers
 from ..registry import built_in
 from .atomic import write_atomically
 from .file_checks import DAMAGED, check_array, check_classes, check_history, optimizer_slots, typed
@@ -58,7 +60,8 @@ def save_model(model, path):
             raise ValueError(f"save_model: {where} has no get_weights(), so its weights cannot be saved. "
                              f"Derive it from deeplearner.Layer and keep its arrays in self.params "
                              f"(trained) and self.buffers (not trained).")
-        _refuse_unsaved_arrays(layer, where)
+        for inner in all_layers([layer]):   # a block's layers too
+            _refuse_unsaved_arrays(inner, where if inner is layer else f"{where}, its {compat.layer_name(inner)}")
         weights = layer.get_weights()
         entry["weights"] = list(weights)
         arrays.update({f"layers/{i}/{name}": value for name, value in weights.items()})
@@ -189,7 +192,15 @@ def _construct(entry, custom_objects, where):
     if cls is None:
         raise ValueError(f"{where} is a {name}, which is not built into deeplearner. Pass its class: "
                          f"load_model(path, custom_objects={{'{name}': {name}}}).")
-    return cls(**entry["config"])
+    config = {key: [_construct(item, custom_objects, f"{where}, {key}[{j}]") for j, item in enumerate(value)]
+              if _describes_layers(value) else value for key, value in entry["config"].items()}
+    return cls(**config)
+
+
+def _describes_layers(value):
+    """A block's ``layers`` or ``shortcut`` in its config: a list of entries like the model's own layers'."""
+    return (isinstance(value, list) and bool(value)
+            and all(isinstance(item, dict) and set(item) == {"class", "custom", "config"} for item in value))
 
 
 def _rebuild(header, arrays, custom_objects, path):
