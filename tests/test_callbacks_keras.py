@@ -301,3 +301,27 @@ def test_backup_and_restore_takes_a_folder_not_a_file(tmp_path):
     unfit_model_raises(BackupAndRestore(tmp_path / "taken"), NotADirectoryError,
                        r"BackupAndRestore: backup_dir='.*taken' is a file, where a folder should be\. Choose another "
                        r"path, or remove the file\.")
+
+
+def test_after_fit_the_model_holds_none_of_its_callbacks_so_it_still_pickles(digits):
+    """A callback may hold what pickle cannot (a TensorBoard writer, an open file): fit lends
+    the list to the model (``model.callbacks_``) only while it runs."""
+    import pickle
+    import threading
+
+    from deeplearner import Callback
+
+    class HoldsALock(Callback):
+        def __init__(self):
+            self.lock = threading.Lock()          # cannot be pickled
+
+        def on_epoch_end(self, model, epoch, logs):
+            self.seen = list(model.callbacks_)
+
+    X_train, _, y_train, _ = digits
+    from deeplearner import SGD, Activation, CrossEntropyForSoftMax, Dense, Sequential
+    model = Sequential([Dense(10), Activation("softmax")], SGD(), CrossEntropyForSoftMax(), input_shape=64, seed=0)
+    callback = HoldsALock()
+    model.fit(X_train[:100], y_train[:100], epochs=1, verbose=0, callbacks=[callback])
+    assert callback.seen == [callback] and model.callbacks_ == ()
+    assert pickle.loads(pickle.dumps(model)).predict(X_train[:5]).shape == (5,)

@@ -446,8 +446,11 @@ class Sequential:
                                                    classes=classes)
             validation = (X_valid, T_valid)
         self.classes_ = classes          # learned from y, kept now that every check has passed
-        with workers(self, threads, ("fit", min(batch_size, len(X)))) as team:
-            return train(self, X, T, validation, epochs, batch_size, shuffle, verbose, callbacks, team)
+        try:
+            with workers(self, threads, ("fit", min(batch_size, len(X)))) as team:
+                return train(self, X, T, validation, epochs, batch_size, shuffle, verbose, callbacks, team)
+        finally:
+            self.callbacks_ = ()   # the callbacks are fit's: a model pickled or copied afterwards holds none
 
     def summary(self, print_fn=print):
         """Print a table of the layers with their shapes and parameter counts."""
