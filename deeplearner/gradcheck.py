@@ -32,6 +32,7 @@ import copy
 import numpy as np
 
 from .layers import compat
+from .layers.residual import inner_layers
 from .losses import Loss
 from .model.sequential import Sequential
 
@@ -126,7 +127,8 @@ def _seed_style_snapshot(layers, rng):
     replace them, and its optimizer copies' state, inside backward: only a deep copy of all its
     attributes can take that back.
     """
-    seed_style = [(i, layer) for i, layer in enumerate(layers) if compat.is_seed_style(layer)]
+    seed_style = [(i, layer) for i, layer in _numbered([(str(i), layer) for i, layer in enumerate(layers)])
+                  if compat.is_seed_style(layer)]
     # The memo {id(rng): rng} makes deepcopy keep a reference to the model's generator as that
     # very generator, not a detached copy of it. A fresh memo each time: deepcopy fills it.
     saved = [(layer, copy.deepcopy(vars(layer), {id(rng): rng})) for _, layer in seed_style]
@@ -137,6 +139,13 @@ def _seed_style_snapshot(layers, rng):
             vars(layer).update(copy.deepcopy(state, {id(rng): rng}))   # the snapshot stays intact
     names = [f"{i}.{compat.layer_name(layer)}" for i, layer in seed_style]
     return restore, names
+
+
+def _numbered(pairs, prefix=""):
+    """(path, layer) for each (key, layer) of ``pairs`` and every layer inside a block: "3", "3.0", "3.shortcut.0"."""
+    for key, layer in pairs:
+        yield prefix + key, layer
+        yield from _numbered(inner_layers(layer), f"{prefix}{key}.")
 
 
 def _require_float64(arrays, what):

@@ -9,6 +9,7 @@
     monitor.outputs["2 relu"]["dead"]      # (R,) the fraction of its units that are dead
     monitor.grad_norms["0 Dense"]["W"]     # (R,) ||dL/dW|| of that step
     monitor.update_ratios["0 Dense"]["W"]  # (R,) ||W_after - W_before|| / ||W_before||
+    monitor.outputs["3 Residual / 1 BatchNorm"]       # a layer inside a block, by its path
 
 and ``deeplearner.plot`` draws them: ``plot_percentiles``, ``plot_layer_histograms``,
 ``plot_grad_norms``.
@@ -20,6 +21,7 @@ import numpy as np
 
 from .callbacks import Callback
 from .layers import compat
+from .layers.residual import inner_layers
 from .validation import check_X
 
 # An output counts as saturated where the activation's slope is below 4% of its peak:
@@ -41,7 +43,8 @@ class LayerMonitor(Callback):
     every : int >= 1
         Record after steps every, 2 every, 3 every, ... (counted across fit calls).
     layers : list of int, optional
-        The positions of the layers to record; all by default.
+        The positions of the layers to record; all by default. A `Residual` block's position
+        records the block's output and every layer inside it.
     percentiles : tuple of numbers in [0, 100]
         Recorded as keys "p15", "p50", "p85" (for the default).
     sample : int >= 1
@@ -61,6 +64,8 @@ class LayerMonitor(Callback):
         The training loss of that step's batch (before the step).
     names : list of str
         The keys below, "position name" for each recorded layer, in order: "0 Dense", "2 relu".
+        A layer inside a block follows the block, named by its path: "3 Residual / 0 Conv2D",
+        "3 Residual / shortcut 0 Conv2D", "3 Residual / 2 Residual / 0 Conv2D".
     outputs : dict of name -> dict of str -> ndarray
         For each layer, statistics of its output Y on the probe, over all its entries:
         "mean", "std", "p15", "p50", "p85" of shape (R,); "p15_per_unit", ... of shape
@@ -68,7 +73,8 @@ class LayerMonitor(Callback):
         probe; "values" (R, sample), the kept values; and for relu "dead", for sigmoid and
         tanh "saturated", of shape (R,) (see Notes).
     grad_norms, update_ratios : dict of name -> dict of str -> ndarray of shape (R,)
-        For each layer with parameters, by parameter name ("W", "b", "gamma", ...).
+        For each layer with parameters, by parameter name ("W", "b", "gamma", ...); a block's
+        are under the names of the layers inside it, not under its own.
 
     Notes
     -----
@@ -194,23 +200,26 @@ class LayerMonitor(Callback):
                              f"{n} layers (0 to {n - 1}).")
         self._positions = sorted({i % n for i in positions})
         self._keys = {i: f"{i} {compat.layer_name(model.layers[i])}" for i in self._positions}
+        # Every recorded layer, those inside blocks too, in order: [(name, layer), ...]
+        self._watched = [pair for i in self._positions for pair in _with_inner(self._keys[i], model.layers[i])]
 
     def on_batch_begin(self, model, batch):
         self.step += 1
         if self.step % self.every == 0:
-            self._before = {(i, name): param.copy() for i in self._positions
-                            for name, param in compat.params_of(model.layers[i]).items()}
+            self._before = {(key, name): param.copy() for key, layer in self._watched if not inner_layers(layer)
+                            for name, param in compat.params_of(layer).items()}
 
     def on_batch_end(self, model, batch, logs):
         if self.step % self.every != 0:
             return
         self._steps.append(self.step)
         self._loss.append(logs["loss"])
-        for i in self._positions:
-            layer, key = model.layers[i], self._keys[i]
+        for key, layer in self._watched:
+            if inner_layers(layer):
+                continue                        # a block's arrays are its layers': recorded under their names
             grads = compat.grads_of(layer)
             for name, param in compat.params_of(layer).items():
-                before = self._before[(i, name)]
+                before = self._before[(key, name)]
                 size = np.linalg.norm(before)
                 change = np.linalg.norm(param - before)
                 _append(self._grad_norms, key, name, float(np.linalg.norm(grads[name])) if name in grads
@@ -226,16 +235,25 @@ class LayerMonitor(Callback):
         rng_state = model.rng.bit_generator.state
         buffers = [array for layer in model.layers for array in compat.buffers_of(layer).values()]
         kept = [array.copy() for array in buffers]
+        names = {id(layer): key for key, layer in self._watched}
+        outputs = {}                                        # name -> that layer's output on the probe
+        blocks = [layer for _, layer in self._watched if inner_layers(layer)]
+        for block in blocks:                                # a block tells of its layers' outputs
+            block.watch = _Outputs(names, outputs)
         try:
             Y = self._probe
-            for i, layer in enumerate(model.layers):
+            for layer in model.layers:
                 Y = layer.forward(Y, self.training)
-                if i in self._keys:
-                    self._record(self._keys[i], compat.layer_name(layer), Y)
+                if id(layer) in names:
+                    outputs[names[id(layer)]] = Y
         finally:
+            for block in blocks:
+                vars(block).pop("watch", None)
             for array, copy in zip(buffers, kept):
                 np.copyto(array, copy)
             model.rng.bit_generator.state = rng_state
+        for key, layer in self._watched:                    # in the model's order, each block before its layers
+            self._record(key, compat.layer_name(layer), outputs[key])
 
     def _record(self, key, kind, Y):
         """Y : ndarray of shape (n, units) or (n, channels, height, width): one layer's probe output."""
@@ -280,6 +298,29 @@ def percentiles_of(A, q):
     gap = high - low
     values = np.where(t >= 0.5, high - gap * (1 - t), low + gap * t)
     return np.where(np.isnan(S[..., -1:]), np.nan, values)
+
+
+def _with_inner(key, layer):
+    """[(key, layer)] and, for a block, the (path, layer) of every layer inside it, depth first."""
+    pairs = [(key, layer)]
+    for inner_key, inner in inner_layers(layer):
+        position = inner_key.replace("shortcut.", "shortcut ")
+        pairs += _with_inner(f"{key} / {position} {compat.layer_name(inner)}", inner)
+    return pairs
+
+
+class _Outputs:
+    """A block's ``watch`` while the probe runs: keeps the output of each recorded layer inside it."""
+
+    def __init__(self, names, outputs):
+        self.names, self.outputs = names, outputs
+
+    def forward(self, key, layer, X, Y):
+        if id(layer) in self.names:
+            self.outputs[self.names[id(layer)]] = Y
+
+    def backward(self, key, layer, dY, dX):
+        pass
 
 
 def _append(table, key, name, value):

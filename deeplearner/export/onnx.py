@@ -25,6 +25,9 @@ its class, emits these):
   the very arithmetic ``BatchNorm.forward(X, training=False)`` does. (Not ONNX's
   BatchNormalization, whose ``epsilon`` is a float32 attribute, see below; not folded into the
   layer before it, so each layer of the model stays a recognizable piece of the graph.)
+- GlobalAvgPool2D: ``ReduceMean(X, axes=[2, 3], keepdims=0)``.
+- Residual: the nodes of each layer inside it (named "3.Residual/0.Conv2D/Conv"), then
+  ``Add(P, F)``, where F is the last of its layers' output and P is X itself, or the shortcut's output.
 
 float32 and float64. The file's tensors have the model's dtype, or the one passed as ``dtype``.
 Two details of ONNX decide how a float64 model is written:
@@ -174,6 +177,19 @@ class GraphBuilder:
         output = self._unique(f"{self.prefix}/{op_type}")
         self.nodes.append(self.onnx.helper.make_node(op_type, list(inputs), [output], name=output, **attributes))
         return output
+
+    def inner(self, key, layer, X):
+        """Have ``layer``, the one at ``key`` inside the block being exported, add its nodes after ``X``.
+
+        Its names and errors name the block and the layer: "3.Residual/0.Conv2D/Conv".
+        """
+        outer = self.layer, self.prefix
+        name = compat.layer_name(layer)
+        self.layer, self.prefix = f"{self.layer}, its layer {key} ({name})", f"{self.prefix}/{key}.{name}"
+        try:
+            return self.emit(layer, X)
+        finally:
+            self.layer, self.prefix = outer
 
     def emit(self, obj, X):
         """Have ``obj`` (a layer, or an activation function) add its nodes after the tensor ``X``."""

@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..layers.batchnorm import BatchNorm
+from ..layers.residual import all_layers, inner_layers
 from ..model import Sequential
 from ..validation import check_positive_int, check_X
 
@@ -64,6 +65,11 @@ def recompute_batchnorm_statistics(model, X, batch_size=32, *, shuffle=True, see
     """
     if not isinstance(model, Sequential):
         raise TypeError(f"{OWNER}: model must be a deeplearner Sequential, received {type(model).__name__}.")
+    for i, layer in enumerate(model.layers):
+        if any(isinstance(inner, BatchNorm) for inner in all_layers([inner for _, inner in inner_layers(layer)])):
+            raise ValueError(f"{OWNER}: layer {i} ({type(layer).__name__}) holds BatchNorm layers inside it, which "
+                             f"this function does not reach (it runs each of the model's layers in one mode). "
+                             f"Their running statistics are those training left; nothing was changed.")
     norms = [(i, layer) for i, layer in enumerate(model.layers) if isinstance(layer, BatchNorm)]
     if not norms:
         raise ValueError(f"{OWNER}: the model has no BatchNorm layer, so there are no statistics to recompute. "
