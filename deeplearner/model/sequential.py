@@ -1,10 +1,9 @@
 """Sequential: a stack of layers trained by one optimizer on one loss."""
 
-import difflib
 import html
-import inspect
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -13,9 +12,11 @@ from ..layers.activations import Activation, Softmax
 from ..layers.base import ShapeError, as_layer_shape, as_tuple
 from ..parallel import check_threads, workers
 from ..regularizers import total_penalty
+from ..safeguards.diagnostics import TrainingWarning
 from ..safeguards.first_step import FirstStepChecks
 from ..saving.model_file import save_model
-from ..validation import check_input_shape, check_positive_int, check_X, check_y
+from ..validation import (channels_last_hint, check_input_shape, check_positive_int, check_X, check_y, keywords_of,
+                          refuse_unknown_keywords)
 from .step import forward, forward_backward
 from .summary import count_params, summary_html, summary_text
 from .targets import encode
@@ -33,6 +34,8 @@ class Sequential:
         Changes the parameters after each batch, e.g. ``SGD(learning_rate=0.1, momentum=0.9)``.
     loss : Loss
         ``CrossEntropyForSoftMax()`` (last layer ``Activation("softmax")``) or ``MeanSquaredError()``.
+        The layers, the optimizer and the loss are all required, at once: there is no Keras-style
+        ``add`` or ``compile`` (the arguments of Keras's ``compile`` go here).
     input_shape : int or tuple of int
         The shape of one sample, without the batch axis: an int for flat rows (the number of
         features, as the seed passes ``X.shape[1]``), or ``(channels, height, width)`` for
@@ -61,8 +64,18 @@ class Sequential:
 
     predict_batchsize = 8192   # rows per chunk in evaluate/predict: bounded memory on any input size
 
-    def __init__(self, layers, optimizer, loss, input_shape=None, seed=None, dtype=np.float64, *,
-                 input_dim=None):
+    def __init__(self, layers=None, optimizer=None, loss=None, input_shape=None, seed=None, dtype=np.float64, *,
+                 input_dim=None, **unknown):
+        if unknown:
+            refuse_unknown_keywords("Sequential", unknown, keywords_of(Sequential.__init__))
+        missing = [name for name, value in (("layers", layers), ("optimizer", optimizer), ("loss", loss))
+                   if value is None]
+        if missing:   # None is each one's default only so that this message can say what to pass
+            raise TypeError(f"Sequential() needs its layers, optimizer and loss at once, missing: "
+                            f"{', '.join(missing)}. Write Sequential(layers, optimizer, loss, input_shape=...), "
+                            f"e.g. Sequential([Dense(10), Activation('softmax')], SGD(learning_rate=0.1), "
+                            f"CrossEntropyForSoftMax(), input_shape=400). deeplearner has no compile() step: the "
+                            f"optimizer and loss you would pass to Keras's compile go here.")
         self.layers = _check_layers(layers)
         for role, obj, methods, example in (("optimizer", optimizer, ("step",), "SGD(learning_rate=0.1)"),
                                             ("loss", loss, ("forward", "backward"), "CrossEntropyForSoftMax()")):
@@ -99,6 +112,10 @@ class Sequential:
         """The shape of one sample as layers see it: an int for flat rows, a tuple for images."""
         return as_layer_shape(self.input_shape)
 
+    def __getattr__(self, name):
+        """Reached only for an attribute the model lacks: Keras's ``compile`` and ``add`` say what to do here."""
+        raise AttributeError(KERAS_MODEL_METHODS.get(name, f"'Sequential' object has no attribute {name!r}"))
+
     def _build(self):
         """Give each layer its input shape, in order; record the shapes (as tuples) for the summary."""
         self.input_shapes, self.output_shapes = [], []
@@ -106,9 +123,9 @@ class Sequential:
         for i, layer in enumerate(self.layers):
             try:
                 compat.build(layer, as_layer_shape(shape), self.rng, self.dtype, self.optimizer, self.loss)
-            except ShapeError as error:
+            except ShapeError as error:   # (20, 20, 1) fails as 20 channels of 20x1 images: say channels first
                 raise ShapeError(f"Sequential: layer {i} ({compat.layer_name(layer)}) received samples of shape "
-                                 f"{shape}: {error}") from None
+                                 f"{shape}: {error}{channels_last_hint(self.input_shape)}") from None
             self.input_shapes.append(shape)
             shape = as_tuple(layer.outputshape())
             self.output_shapes.append(shape)
@@ -281,7 +298,8 @@ class Sequential:
     def predict_proba(self, X, threads=None):
         """X : array-like of shape (n, *input_shape) -> ndarray of shape (n, n_out), inference mode.
 
-        With a softmax output, row i holds the probability of each class ``classes_[k]``.
+        With a softmax output, row i holds the probability of each class ``classes_[k]``: what
+        Keras's ``predict`` returns (deeplearner's ``predict`` returns the labels).
         ``threads``: how many threads, None to leave them to deeplearner (see ``fit``).
         """
         threads = check_threads(threads, "predict_proba")
@@ -295,8 +313,11 @@ class Sequential:
         return Y
 
     def predict(self, X, threads=None):
-        """X : array-like of shape (n, *input_shape) -> labels of shape (n,) from ``classes_``.
+        """X : array-like of shape (n, *input_shape) -> labels of shape (n,) from ``classes_``, not probabilities.
 
+        Unlike Keras's ``predict``, which returns the probabilities, this returns the label of the
+        most probable class, as scikit-learn's does: Keras's ``np.argmax(model.predict(X), axis=1)``
+        is ``model.predict(X)`` here, and Keras's ``model.predict(X)`` is ``model.predict_proba(X)``.
         For a regression model (no ``classes_``) this is the raw output, shape (n, n_out).
         """
         Y = self.predict_proba(X, check_threads(threads, "predict"))
@@ -382,8 +403,8 @@ class Sequential:
             Keep the last fraction of the rows of (X, y) for validation instead of passing
             validation data, as Keras does: the rows are split as given, before any shuffling, so
             ``validation_split=0.2`` on 5000 rows trains on the first 4000 (``floor(n (1 - split))``)
-            and validates on the last 1000. Shuffle first if the rows are sorted, e.g. by label.
-            0, Keras's default, means no split.
+            and validates on the last 1000. Shuffle first if the rows are sorted, e.g. by label
+            (fit warns when they are, see Warns). 0, Keras's default, means no split.
 
         Returns
         -------
@@ -407,6 +428,19 @@ class Sequential:
         TrainingWarning
             When the run went nowhere: accuracy near chance, a loss that grew by orders of
             magnitude, or unscaled input (deeplearner/safeguards/diagnostics.py); the message names the likely cause.
+            Before training, a classifier's validation data (``X_valid, y_valid`` or ``validation_split``)
+            is checked against its training labels, and fit warns, naming the classes, when
+
+            - the validation labels hold a class that the training labels never do: the model cannot
+              learn it, and every validation sample of it counts as wrong; or
+            - they hold none of a class that a random split of these sizes would have put there at
+              least 5 times (its training count times n_valid / n_train >= 5): the validation
+              score then says nothing about that class. A small validation set that misses a
+              rare class by chance is no warning.
+
+            Both happen when sorted rows are split without shuffling, as ``validation_split=0.2``
+            does with ``load_mnist20()``, whose last fifth is all 8s and 9s. The message suggests
+            shuffling, or ``sklearn.model_selection.train_test_split(X, y, stratify=y)``.
 
         Notes
         -----
@@ -415,8 +449,7 @@ class Sequential:
         loop itself is in training.py. Choosing threads costs a few batches at a slower count
         when fit starts and at most about 1/20 of the time after that.
         """
-        if unknown:
-            raise TypeError(_unknown_keywords_message(unknown))
+        refuse_unknown_keywords("fit", unknown, FIT_KEYWORDS)   # fit(epoch=5): "Did you mean epochs=?"
         batch_size, batch_size_name = _one_spelling("batch_size", batch_size, "batchsize", batchsize, default=32)
         if validation_data is not None:
             if X_valid is not None or y_valid is not None:
@@ -445,6 +478,8 @@ class Sequential:
             X_valid, T_valid, _ = self._check_data(X_valid, y_valid, X_name="X_valid", y_name="y_valid",
                                                    classes=classes)
             validation = (X_valid, T_valid)
+        if validation is not None and classes is not None:
+            _check_classes_on_both_sides(T, validation[1], classes, validation_split)
         self.classes_ = classes          # learned from y, kept now that every check has passed
         try:
             with workers(self, threads, ("fit", min(batch_size, len(X)))) as team:
@@ -490,6 +525,18 @@ class Sequential:
         deeplearner/saving/model_file.py describes the file.
         """
         save_model(self, path)
+
+
+KERAS_MODEL_METHODS = {   # what Sequential.__getattr__ answers for Keras's model methods that deeplearner has not
+    "compile": "Sequential has no compile(): a model takes its optimizer and loss when it is made, "
+               "Sequential(layers, optimizer, loss, input_shape=...). Keras's compile(optimizer='adam', "
+               "loss='sparse_categorical_crossentropy', metrics=['accuracy']) is Sequential(layers, "
+               "Adam(learning_rate=0.001), CrossEntropyForSoftMax(), input_shape=...) with Activation('softmax') as "
+               "the last layer (the loss takes integer labels and one-hot rows alike; fit reports the accuracy of "
+               "a classifier unasked); loss='mse' is MeanSquaredError().",
+    "add": "Sequential has no add(): pass all the layers at once, Sequential([layer, layer, ...], optimizer, loss, "
+           "input_shape=...). To build the list step by step, append to a plain list first: layers.append(Dense(10)).",
+}
 
 
 def _check_layers(layers):
@@ -538,18 +585,7 @@ def _check_callbacks(callbacks):
 
 
 # ---------------------------------------------------------------- fit's keywords, Keras's spellings too
-FIT_KEYWORDS = tuple(name for name, parameter in inspect.signature(Sequential.fit).parameters.items()
-                     if name != "self" and parameter.kind is not inspect.Parameter.VAR_KEYWORD)
-
-
-def _unknown_keywords_message(unknown):
-    """The TypeError's message: the first unknown keyword, the closest valid one (difflib), all valid ones."""
-    name = sorted(unknown)[0]
-    by_lower_case = {keyword.lower(): keyword for keyword in FIT_KEYWORDS}   # x_valid means X_valid
-    close = difflib.get_close_matches(name.lower(), by_lower_case, n=1, cutoff=0.6)
-    hint = f" Did you mean {by_lower_case[close[0]]}=?" if close else ""
-    return (f"fit() got an unexpected keyword argument {name!r}.{hint} fit takes {', '.join(FIT_KEYWORDS)}."
-            + (f" (Also unknown: {', '.join(sorted(unknown)[1:])}.)" if len(unknown) > 1 else ""))
+FIT_KEYWORDS = keywords_of(Sequential.fit)
 
 
 def _one_spelling(name, value, other_name, other_value, default):
@@ -583,6 +619,44 @@ def _check_split(split, has_validation_data):
                          f"validation_split={split!r}. Example: validation_split=0.2 keeps the last 20% of "
                          f"the rows for validation.")
     return float(split)
+
+
+def _check_classes_on_both_sides(T, T_valid, classes, split):
+    """Warn (TrainingWarning) when the classes of T_valid and T differ, by the rule in fit's Warns."""
+    n_columns = T.shape[1]
+    train = np.bincount(np.argmax(T, axis=1), minlength=n_columns)          # (n_out,) rows of each class
+    valid = np.bincount(np.argmax(T_valid, axis=1), minlength=n_columns)
+    unseen = np.flatnonzero((valid > 0) & (train == 0))
+    expected = train * len(T_valid) / len(T)                               # a random split's count per class
+    absent = np.flatnonzero((train > 0) & (valid == 0) & (expected >= 5))
+    if not len(unseen) and not len(absent):
+        return
+
+    def names(units):
+        shown = [repr(classes[k].item()) if k < len(classes) else f"unit {k}" for k in units[:10]]
+        return ", ".join(shown) + (", ..." if len(units) > 10 else "")
+
+    if split:
+        intro, rows, hold = (f"validation_split={split} validates on the last {len(T_valid)} rows as given, before "
+                             f"any shuffling. ", "These rows", "hold")
+    else:
+        intro, rows, hold = "", f"The validation data ({len(T_valid)} samples)", "holds"
+    problems = []
+    if len(unseen):
+        problems.append(f"the classes {names(unseen)}, which the {len(T)} training samples never hold (the model "
+                        f"cannot learn them, and val_accuracy counts each such sample as wrong)")
+    if len(absent):
+        problems.append(f"none of the classes {names(absent)}, of which a random split would have put at least "
+                        f"{int(expected[absent].min())} each there")
+    found = f"{rows} {hold} {' and '.join(problems)}."
+    if split:
+        fix = (f"The rows look sorted by class: shuffle them first (p = np.random.default_rng(0).permutation(len(y)); "
+               f"X, y = X[p], y[p]), or split with sklearn.model_selection.train_test_split(X, y, "
+               f"test_size={split}, stratify=y) and pass validation_data=(X_valid, y_valid).")
+    else:
+        fix = ("Split so that every class is on both sides: sklearn.model_selection.train_test_split(X, y, "
+               "test_size=0.2, stratify=y) keeps each class's share in both parts.")
+    warnings.warn(f"fit: {intro}{found} {fix}", TrainingWarning, stacklevel=3)
 
 
 def _split_off_last(X, T, split):
