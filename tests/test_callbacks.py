@@ -79,7 +79,8 @@ def test_unknown_monitor_is_reported_by_fit_before_the_first_epoch():
                        SGD(learning_rate=0.1), CrossEntropyForSoftMax(), input_shape=4, seed=0)
     before = model.get_weights()
     with pytest.raises(ValueError, match=r"EarlyStopping: monitor='val_acc', but fit logs only \['accuracy', "
-                                         r"'loss', 'lr', 'val_accuracy', 'val_loss'\]\. Pass validation data"):
+                                         r"'loss', 'lr', 'val_accuracy', 'val_loss'\]\. Did you mean "
+                                         r"monitor='val_accuracy'\?$"):
         model.fit(X, y, X, y, epochs=3, verbose=0, callbacks=[EarlyStopping(monitor="val_acc")])
     with pytest.raises(ValueError, match=r"monitor='val_loss', but fit logs only \['accuracy', 'loss', 'lr'\]"):
         model.fit(X, y, epochs=3, verbose=0, callbacks=[EarlyStopping()])       # no validation data

@@ -31,7 +31,13 @@ class History(dict):
 
     A real dict (``history["loss"]``, ``json.dump``, pickling all work as for any dict); only its
     repr is short, with the last epoch's values: ``History(300 epochs, last: loss=0.0021, ...)``.
+    Keras's ``history.history["loss"]`` works too: ``history.history`` is this same History.
     """
+
+    @property
+    def history(self):
+        """The History itself, not a copy: Keras keeps its dict of lists in ``History.history``."""
+        return self
 
     def __repr__(self):
         last = ", ".join(f"{key}={values[-1]:{'.3f' if 'accuracy' in key else '.4g'}}"
