@@ -17,6 +17,12 @@ that keeps every class on both sides::
     from sklearn.model_selection import train_test_split
     X_train, X_valid, y_train, y_valid = train_test_split(X, y, test_size=0.2, stratify=y, random_state=0)
 
+**The 20x20 rows are column-major.** ``X.reshape(-1, 1, 20, 20)``, the usual way to feed rows
+to a Conv2D model, silently transposes every digit: no error, the model trains on digits lying on
+their side and mirrored, and every picture of its filters or saliency maps shows them so. Ask for
+images instead, upright and channels first: ``load_mnist20(images=True)``, or
+``to_images(X)[:, None]`` (shape (n, 1, 20, 20)) for rows you already have.
+
 The sets store their pictures differently, which is easy to get wrong when plotting:
 
 - ``handwritten.mat`` is the Coursera machine-learning digits set (ex4): 5000 images of 20x20
@@ -175,8 +181,10 @@ def load_mnist20(images=False, shuffle=False, random_state=0):
     -------
     X : ndarray of shape (5000, 400), or (5000, 1, 20, 20) with ``images=True``, float64
         Pixel intensities in [0, 1] (stored as 0..255, divided by 255 here). Each row holds one
-        image column by column: ``to_images(X)`` gives the upright images, as for handwritten.mat
-        (a plain ``X[i].reshape(20, 20)`` would show digit i transposed).
+        image column by column: ``to_images(X)`` gives the upright images, as for handwritten.mat.
+        A plain ``X[i].reshape(20, 20)`` shows digit i transposed, and ``X.reshape(-1, 1, 20, 20)``
+        transposes every digit without a word: for a Conv2D model use ``images=True`` or
+        ``to_images(X)[:, None]``.
     y : ndarray of shape (5000,), int64
         The digits 0..9. By default in blocks, as in the Coursera file: rows 0..499 are zeros,
         500..999 ones, and so on.
