@@ -192,8 +192,9 @@ def _construct(entry, custom_objects, where):
     if cls is None:
         raise ValueError(f"{where} is a {name}, which is not built into deeplearner. Pass its class: "
                          f"load_model(path, custom_objects={{'{name}': {name}}}).")
-    config = {key: [_construct(item, custom_objects, f"{where}, {key}[{j}]") for j, item in enumerate(value)]
-              if _describes_layers(value) else value for key, value in entry["config"].items()}
+    config = {key: [_construct(item, custom_objects, f"{where} ({name}), its {key}[{j}]")
+                    for j, item in enumerate(value)] if _describes_layers(value) else value
+              for key, value in entry["config"].items()}
     return cls(**config)
 
 
