@@ -170,6 +170,10 @@ def test_compile_and_add_say_how_this_library_does_them():
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     with pytest.raises(AttributeError, match=r"Sequential has no add\(\): pass all the layers at once"):
         model.add(Dense(3))
+    with pytest.raises(AttributeError, match=r"history_ .*model\.history_\['loss'\]"):
+        _ = model.history.history
+    with pytest.raises(AttributeError, match=r"no predict_classes\(\): predict\(X\) returns the labels here"):
+        model.predict_classes(np.zeros((1, 3)))
     assert not hasattr(model, "compile")                        # duck typing still sees no compile
     with pytest.raises(AttributeError, match=r"^'Sequential' object has no attribute 'fitt'$"):
         _ = model.fitt

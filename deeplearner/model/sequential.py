@@ -113,7 +113,7 @@ class Sequential:
         return as_layer_shape(self.input_shape)
 
     def __getattr__(self, name):
-        """Reached only for an attribute the model lacks: Keras's ``compile`` and ``add`` say what to do here."""
+        """Reached only for an attribute the model lacks: Keras's ``compile``, ``add``, ... say what to do here."""
         raise AttributeError(KERAS_MODEL_METHODS.get(name, f"'Sequential' object has no attribute {name!r}"))
 
     def _build(self):
@@ -536,6 +536,11 @@ KERAS_MODEL_METHODS = {   # what Sequential.__getattr__ answers for Keras's mode
                "a classifier unasked); loss='mse' is MeanSquaredError().",
     "add": "Sequential has no add(): pass all the layers at once, Sequential([layer, layer, ...], optimizer, loss, "
            "input_shape=...). To build the list step by step, append to a plain list first: layers.append(Dense(10)).",
+    "history": "Sequential keeps the last fit's history as history_ (with scikit-learn's trailing underscore for "
+               "what fit learned): model.history_['loss']. fit also returns it, and its .history is itself, so "
+               "Keras's history = model.fit(...); history.history['loss'] works unchanged.",
+    "predict_classes": "Sequential has no predict_classes(): predict(X) returns the labels here (and "
+                       "predict_proba(X) the probabilities, which Keras's predict returns).",
 }
 
 
