@@ -40,7 +40,7 @@ root_doc = "index"
 nitpicky = True                              # a {py:class} role to a name that has no page fails the build
 # ... except a docstring's reference to an internal module (deeplearner.layers.reference.conv2d_forward):
 # those modules are not documented by path, and their names move; the `[source]` links reach them.
-nitpick_ignore_regex = [(r"py:.*", r"deeplearner\.(?!(initializers|datasets|plot|layers\.reference)\.)[a-z_]+\..+")]
+nitpick_ignore_regex = [(r"py:.*", r"deeplearner\.(?!(initializers|datasets|plot|saliency|layers\.reference)\.)[a-z_]+\..+")]
 exclude_patterns = ["_build", "**.ipynb_checkpoints", "notebooks/strip_outputs.py", "jupyter_execute"]
 
 # ------------------------------------------------------------------ MyST and the notebooks
@@ -86,6 +86,7 @@ PUBLIC_MODULES = {
     "deeplearner.initializers": "Initializers",
     "deeplearner.datasets": "Data sets",
     "deeplearner.plot": "Plots",
+    "deeplearner.saliency": "Saliency maps",
     "deeplearner.layers.reference": "The layers as plain loops",
 }
 # The order of the groups on the reference's front page, each with a test that puts a name in it.

@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 NOT_PAGES = ("_build", "api/generated", "notebooks", "jupyter_execute")   # built files and the notebook link
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
-PUBLIC_MODULES = ("deeplearner.initializers", "deeplearner.datasets", "deeplearner.plot")
+PUBLIC_MODULES = ("deeplearner.initializers", "deeplearner.datasets", "deeplearner.plot", "deeplearner.saliency",
+                  "deeplearner.layers.reference")
 # A page whose blocks need a package outside the test extra's core is skipped without it.
 NEEDS = {"docs/guide/saving.md": "onnxruntime"}
 
