@@ -292,7 +292,7 @@ def _instead_of_keras(name, value, owner):
         return (f" {owner} has no axis argument: the axes it normalizes over are fixed, as its docstring says "
                 f"(images are (n, channels, height, width), channels first). Drop axis=.")
     if name == "name":
-        return " Layers take no name here: the summary names each one by its position and class. Drop name=."
+        return " Layers take no name here: the summary lists them in order, each by its class. Drop name=."
     return ""
 
 
