@@ -38,9 +38,10 @@ extensions = [
 source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb", ".rst": "restructuredtext"}
 root_doc = "index"
 nitpicky = True                              # a {py:class} role to a name that has no page fails the build
-# ... except a docstring's reference to an internal module (deeplearner.layers.reference.conv2d_forward):
+# ... except a docstring's reference to an internal module (deeplearner.model.step.forward_backward):
 # those modules are not documented by path, and their names move; the `[source]` links reach them.
-nitpick_ignore_regex = [(r"py:.*", r"deeplearner\.(?!(initializers|datasets|plot|saliency|layers\.reference)\.)[a-z_]+\..+")]
+PUBLIC_PATHS = r"initializers|datasets|plot|saliency|layers\.reference"
+nitpick_ignore_regex = [(r"py:.*", rf"deeplearner\.(?!({PUBLIC_PATHS})\.)[a-z_]+\..+")]
 exclude_patterns = ["_build", "**.ipynb_checkpoints", "notebooks/strip_outputs.py", "jupyter_execute"]
 
 # ------------------------------------------------------------------ MyST and the notebooks
