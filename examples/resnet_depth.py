@@ -78,6 +78,16 @@ def layers_with_weights(model):
     return count(model.layers)
 
 
+def block_scales(kind, depth, X):
+    """The root mean square of each Residual block's output at initialization, in inference mode, for inputs X."""
+    model, scales = network(kind, depth, 0.1), []
+    for layer in model.layers:
+        X = layer.forward(X, training=False)
+        if isinstance(layer, Residual):
+            scales.append(float(np.sqrt(np.mean(np.square(X)))))
+    return scales
+
+
 def train(kind, depth, data, epochs, learning_rate):
     """Fit one network; return a dict with its history, time, parameters and whether it diverged."""
     X_train, X_valid, y_train, y_valid = data
@@ -161,6 +171,13 @@ def main(argv=None):
     data = train_test_split(X, y, train_size=n_train, test_size=n_valid, stratify=y, random_state=0)
     print(f"data: {n_train} training and {n_valid} validation digits of (1, 20, 20), each digit in the same "
           f"proportion on both sides; {epochs} epochs in batches of {BATCH}")
+    if "residual, no BatchNorm" in args.kinds:
+        probe = data[0][:100]
+        print(f"without BatchNorm, at initialization: the root mean square of the input is "
+              f"{np.sqrt(np.mean(np.square(probe))):.2f}; of each block's output, in order:")
+        for depth in depths:
+            scales = block_scales("residual, no BatchNorm", depth, probe)
+            print(f"  {depth} layers: {' '.join(f'{scale:.1f}' for scale in scales)}")
     runs, start = [], time.perf_counter()
     for kind in args.kinds:
         for depth in depths:

@@ -3,6 +3,9 @@
 import sys
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -41,3 +44,18 @@ def test_the_networks_have_the_paper_s_depths_6n_plus_2():
     finally:
         sys.path.remove(str(EXAMPLES))
         sys.modules.pop("resnet_depth", None)
+
+
+def test_the_benchmark_s_pytorch_resnet_computes_what_deeplearner_s_does(monkeypatch):
+    torch = pytest.importorskip("torch")
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    import benchmark_cnn
+    from deeplearner.model.step import forward
+    model = benchmark_cnn.deeplearner_resnet()
+    net, _ = benchmark_cnn.torch_cnn(torch, model)
+    X, _ = benchmark_cnn.image_data(32)
+    net.train()                                              # both normalize with the batch's statistics
+    expected = forward(model.body, X, True)                  # the logits
+    assert np.abs(net(torch.from_numpy(X)).detach().numpy() - expected).max() < 1e-5 * np.abs(expected).max()
+    assert sum(p.numel() for p in net.parameters()) == sum(layer.count_params()[0] for layer in model.layers)
+    sys.modules.pop("benchmark_cnn", None)
