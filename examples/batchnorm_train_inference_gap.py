@@ -1,6 +1,6 @@
 """Where BatchNorm breaks, 2: the gap between BatchNorm in training and at inference (Wu & Johnson 2021).
 
-    python examples/batchnorm_train_inference_gap.py            # 36 fits, about 3 minutes on 2 cores
+    python examples/batchnorm_train_inference_gap.py            # 36 fits, 20 s to 3 minutes on 2 cores
     python examples/batchnorm_train_inference_gap.py --quick    # 2 fits on 600 images: a smoke test
     python examples/batchnorm_train_inference_gap.py --jobs 1   # one fit at a time (the same numbers)
 
@@ -161,17 +161,20 @@ def plot(batch_sizes, momenta, results, seeds, args, n_train, path):
                 for batch_size, value in zip(batch_sizes, values):
                     panel.plot([batch_size] * len(value), value, marker, color=color, alpha=0.3, markersize=4)
         panel.set_xscale("log", base=2)
-        panel.set_xticks(batch_sizes, [str(batch_size) for batch_size in batch_sizes])
+        panel.set_xticks(batch_sizes, [f"{batch_size}\n{args.epochs * -(-n_train // batch_size):,} steps"
+                                       for batch_size in batch_sizes])
         panel.minorticks_off()
         panel.set(title=f"BatchNorm(momentum={momentum:g}): the running\naverages remember ~{1 / (1 - momentum):g} "
-                        f"batches", xlabel="training batch size (also the evaluation batch, for batch statistics)")
+                        f"batches", xlabel="training batch size")
         panel.grid(alpha=0.3)
     panels[0].set_ylabel("validation accuracy")
     panels[0].set_ylim(max(0.0, low - 0.03), 1.0)
     panels[-1].legend(title="BatchNorm at evaluation uses", fontsize="small", loc="lower right")
     figure.suptitle(f"The seed's network on {n_train} bundled digits, {args.epochs} epochs at each batch size "
                     f"(SGD 0.1 x batch / 256, momentum 0.9); lines: mean of {len(seeds)} seed"
-                    f"{'s' * (len(seeds) > 1)}, dots: each seed", fontsize="medium")
+                    f"{'s' * (len(seeds) > 1)}, dots: each seed\nbatch statistics: those of each validation "
+                    f"batch, of the training batch size; recomputed: recompute_batchnorm_statistics on the "
+                    f"training images", fontsize="medium")
     figure.savefig(path, dpi=100)
 
 

@@ -1,8 +1,8 @@
 """Where BatchNorm breaks, 1: Wu & He (2018), Figure 1, at small scale: validation error against the batch size.
 
-    python examples/groupnorm_batch_size.py              # 36 fits; writes docs/groupnorm_batch_size.png
-    python examples/groupnorm_batch_size.py --quick      # 4 fits on 400 images: a smoke test; figure to a temp folder
-    python examples/groupnorm_batch_size.py --jobs 1     # one fit at a time (the same numbers, only slower)
+    python examples/groupnorm_batch_size.py          # 36 fits, 3 to 12 min on 2 cores; docs/groupnorm_batch_size.png
+    python examples/groupnorm_batch_size.py --quick  # 4 fits on 400 images: a smoke test; figure to a temp folder
+    python examples/groupnorm_batch_size.py --jobs 1 # one fit at a time (the same numbers, only slower)
 
 The CNN of examples/cnn_handwritten.py, with one normalization layer after each of its two
 convolutions::
@@ -21,7 +21,7 @@ has no normalization after its last layer either.
 Every network trains on the same 4000 images (a stratified split of the bundled digits: 400 of
 each digit; the other 1000 validate) for the same 10 epochs at each batch size 2, 4, 8, 16, 32
 and 64, so a smaller batch takes more steps. The learning rate is scaled linearly with the batch,
-as Wu & He do (their 0.1 per 32 images): SGD with momentum 0.9 and learning_rate = 0.0005 x
+as Wu & He do: SGD with momentum 0.9 and learning_rate = 0.0005 x
 batch_size, the rate per image of cnn_handwritten.py (0.05 for batches of 100), so 0.001 at a
 batch of 2 and 0.032 at 64. BatchNorm keeps its default momentum 0.9, and its validation error
 is measured twice: with the running averages it kept in training (what Wu & He report), and
@@ -127,12 +127,18 @@ def results_table(norms, batch_sizes, errors, epochs):
         values = [errors[name, batch_size] for batch_size in batch_sizes]
         rows.append([name] + [f"{100 * value:.1f}%" for value in values]
                     + [f"{100 * (max(values) - min(values)):.1f}"])
-    table = AsciiTable(rows, title=f" Validation error after {epochs} epochs (spread: max - min, in points) ")
+    table = AsciiTable(rows, title=f" Validation error after {epochs} epoch{'s' * (epochs > 1)} (spread: max - min, "
+                                   f"in points) ")
     table.justify_columns = {i: "right" for i in range(1, len(batch_sizes) + 2)}
     return table.table
 
 
-def plot(norms, batch_sizes, errors, args, n_train, path):
+def standard_error(error, n):
+    """The binomial standard error of an error rate measured on n images, in points: 100 sqrt(e (1 - e) / n)."""
+    return 100 * (error * (1 - error) / n) ** 0.5
+
+
+def plot(norms, batch_sizes, errors, args, n_train, n_valid, path):
     from matplotlib.figure import Figure   # only now: matplotlib is an optional dependency
 
     figure = Figure(figsize=(10, 5.2), layout="constrained")
@@ -148,12 +154,19 @@ def plot(norms, batch_sizes, errors, args, n_train, path):
     panel.set_xticks(batch_sizes, [str(batch_size) for batch_size in batch_sizes])
     panel.minorticks_off()
     panel.invert_xaxis()                    # as in Wu & He's Figure 1: the batch shrinks to the right
+    # From 0, so that differences of a few images look as small as they are.
+    panel.set_ylim(0, 1.15 * 100 * max(errors.values()))
+    typical = sorted(errors.values())[len(errors) // 2]
+    panel.text(0.02, 0.04, f"one seed, {n_valid} validation images: one image is {100 / n_valid:.1g} point; at "
+                           f"{100 * typical:.1f}% error the standard error is {standard_error(typical, n_valid):.1f}"
+                           f" points", transform=panel.transAxes, fontsize="small", color="dimgray")
     panel.set(xlabel="batch size (images per step; the learning rate is 0.0005 x batch size)",
               ylabel="validation error (%)")
     panel.grid(alpha=0.3)
     panel.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))   # beside: no line hidden
     figure.suptitle(f"Validation error against the batch size, CNN on {n_train} images of the bundled digits\n"
-                    f"({args.epochs} epochs at every batch size, SGD with momentum 0.9, seed {args.seed}; "
+                    f"({args.epochs} epoch{'s' * (args.epochs > 1)} at every batch size, SGD with momentum 0.9, "
+                    f"seed {args.seed}; "
                     f"Wu & He 2018, Figure 1, at small scale)", fontsize="medium")
     figure.savefig(path, dpi=100)
 
@@ -197,7 +210,8 @@ def main(argv=None):
     else:
         norms, batch_sizes, n_train, n_valid = tuple(NORMS), BATCH_SIZES, args.train_size, 5000 - args.train_size
     data = load_split(n_train, n_valid)
-    print(f"data: {DATA_NAME}; {n_train} to train, {n_valid} to validate (stratified); {args.epochs} epochs "
+    print(f"data: {DATA_NAME}; {n_train} to train, {n_valid} to validate (stratified); {args.epochs} "
+          f"epoch{'s' * (args.epochs > 1)} "
           f"at batch sizes {', '.join(map(str, batch_sizes))}, SGD(learning_rate=0.0005 x batch size, momentum "
           f"0.9), seed {args.seed}; {len(norms) * len(batch_sizes)} fits, --jobs {args.jobs}")
     start = time.perf_counter()
@@ -209,7 +223,11 @@ def main(argv=None):
         print(f"{name}: {100 * errors[name, largest]:.1f}% at batch {largest}, "
               f"{100 * errors[name, smallest]:.1f}% at batch {smallest}")
     print(timing(len(norms) * len(batch_sizes), wall, fit_seconds, args.jobs))
-    plot(norms, batch_sizes, errors, args, n_train, args.plot)
+    typical = sorted(errors.values())[len(errors) // 2]
+    print(f"{n_valid} validation images: one image is {100 / n_valid:.1g} point of error; at the median error "
+          f"({100 * typical:.1f}%) the standard error of one measurement is {standard_error(typical, n_valid):.1f} "
+          f"points")
+    plot(norms, batch_sizes, errors, args, n_train, n_valid, args.plot)
     print(f"figure saved to {args.plot}")
     return errors
 

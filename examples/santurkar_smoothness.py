@@ -1,6 +1,6 @@
 """Where BatchNorm breaks, 4: Santurkar et al. (2018), "How Does Batch Normalization Help Optimization?".
 
-    python examples/santurkar_smoothness.py             # 9 fits, about 3 minutes on 2 cores
+    python examples/santurkar_smoothness.py             # 12 fits, 3 to 30 s on 2 cores
     python examples/santurkar_smoothness.py --quick     # 3 fits, 1 short epoch: a smoke test
     python examples/santurkar_smoothness.py --jobs 1    # one fit at a time (the same numbers)
 
@@ -11,14 +11,18 @@ momentum 0.9) for 10 epochs, model seeds 0, 1 and 2:
 
 1. **Is it the internal covariate shift?** The seed notebook (and Ioffe & Szegedy's title) says
    BatchNorm works because it keeps the distribution of each layer's input from moving while
-   the layers before it learn. Santurkar et al. put the distribution back in motion: after every
-   BatchNorm a ``NoisyShift`` layer (below) multiplies each unit by a random scale and adds a
-   random shift, drawn afresh at every training step from the model's generator, so the next
+   the layers before it learn. Santurkar et al. put the distribution back in motion: after
+   every BatchNorm a ``NoisyShift`` layer (below) multiplies each unit by a random scale and adds
+   a random shift, drawn afresh at every training step from the model's generator, so the next
    layer sees an input whose mean and variance jump from step to step ("noisy BatchNorm"). If
    stable input distributions were the point, this network should train as badly as the one
-   without BatchNorm. A LayerMonitor records, every 10 steps, the percentiles of one unit's
-   input to the next Dense layer (BatchNorm's output, or after the noise) over 500 training
-   images in training mode.
+   without BatchNorm. In Santurkar's VGG every BatchNorm feeds a layer; the seed's network also
+   has one on its 10 logits, whose output feeds the softmax, so noise there is noise on the loss
+   itself rather than on a layer's input. So "noisy BatchNorm" here has the noise after the two
+   hidden BatchNorms, and "noisy, logits too" after all three. A LayerMonitor records, every 10
+   steps, the percentiles of one unit of the first hidden layer just before its relu (the
+   output of the Dense, of its BatchNorm, or of the noise after it: what the relu passes on to
+   the second Dense layer) over 500 training images, in training mode.
 
 2. **What does it do instead?** Every 10 steps, on a fresh batch of 100 training images (drawn
    by a generator of its own, so the training run is the one it would be without the probe): the
@@ -55,7 +59,8 @@ from deeplearner.datasets import load_mnist20
 from groupnorm_batch_size import DATA_NAME, jobs_count, timing
 from train_handwritten import add_plot_argument, figure_path, positive_int
 
-KINDS = ("no BatchNorm", "BatchNorm", "noisy BatchNorm")
+KINDS = ("no BatchNorm", "BatchNorm", "noisy BatchNorm", "noisy, logits too")
+NOISY = ("noisy BatchNorm", "noisy, logits too")
 STEP_SIZES = (0.05, 0.1, 0.2, 0.4)
 LEARNING_RATE, BATCH = 0.1, 100
 EVERY = 10                      # steps between two records (2 with --quick)
@@ -119,13 +124,13 @@ class NoisyShift(Layer):
 
 
 def build(kind, seed, noise_shift=1.0, noise_scale=2.0):
-    """The seed's network: "no BatchNorm", "BatchNorm", or "noisy BatchNorm" (a NoisyShift after each BatchNorm)."""
+    """The seed's network, for one of KINDS: a NoisyShift after the hidden BatchNorms, or after all three."""
     layers = []
     for units, activation in ((100, "relu"), (50, "relu"), (10, "softmax")):
         layers.append(Dense(units))
         if kind != "no BatchNorm":
             layers.append(BatchNorm())
-        if kind == "noisy BatchNorm":
+        if kind == "noisy, logits too" or (kind == "noisy BatchNorm" and activation != "softmax"):
             layers.append(NoisyShift(noise_shift, noise_scale))
         layers.append(Activation(activation))
     return Sequential(layers, SGD(learning_rate=LEARNING_RATE, momentum=0.9), CrossEntropyForSoftMax(),
@@ -177,12 +182,12 @@ def fit_one(kind, seed, data, epochs, noise_shift, noise_scale, every=EVERY):
     start = time.process_time()                      # CPU time: the fit's own work, whatever else runs
     with threadpool_limits(1):                       # one thread for NumPy: the same numbers in any process
         model = build(kind, seed, noise_shift, noise_scale)
-        # The input of the second Dense layer: the output of the first block's last layer before the relu.
+        # The first hidden layer just before its relu: the Dense, its BatchNorm, or the noise after it.
         watched = [i for i, layer in enumerate(model.layers) if layer.name == "relu"][0] - 1
         monitor = LayerMonitor(X_train[:500], every=every, layers=[watched])
         callbacks = [monitor]
         landscape = None
-        if kind != "noisy BatchNorm":              # the noise would make every probe a different function
+        if kind not in NOISY:                       # the noise would make every probe a different function
             landscape = LossLandscape(X_train, y_train, every, STEP_SIZES, seed=1000 + seed)
             callbacks.append(landscape)
         history = model.fit(X_train, y_train, X_valid, y_valid, epochs=epochs, batch_size=BATCH, verbose=0,
@@ -216,8 +221,9 @@ def sweep(kinds, seeds, data, epochs, noise_shift, noise_scale, every, jobs):
 def movement(run):
     """How much the watched layer's output moves over training, per unit, averaged over its units.
 
-    The standard deviation, over the records after the first epoch's worth, of each unit's median
-    over the probe; and the same for its spread (p85 - p15). Large: the next layer's input moves.
+    The standard deviation, over the records after the first tenth of training (the first epoch of
+    10), of each unit's median over the probe; and the same for its spread (p85 - p15). Large: what
+    the relu passes on to the next layer moves from step to step.
     """
     p = run["percentiles"]
     later = slice(len(p["p50_per_unit"]) // 10, None)
@@ -231,15 +237,18 @@ def results_table(kinds, results, epochs):
         return " / ".join(form.format(value) for value in values)
 
     rows = [["", *kinds]]
-    lines = [("training loss, epoch 1", lambda run: run["history"]["loss"][0]),
-             (f"training loss, epoch {epochs}", lambda run: run["history"]["loss"][-1]),
+    lines = [("fit's training loss, epoch 1", lambda run: run["history"]["loss"][0]),
+             (f"fit's training loss, epoch {epochs}", lambda run: run["history"]["loss"][-1]),
+             ("train accuracy at the end, no noise", lambda run: run["train_accuracy"]),
              ("val accuracy, epoch 1", lambda run: run["history"]["val_accuracy"][0]),
              (f"val accuracy, epoch {epochs}", lambda run: run["history"]["val_accuracy"][-1])]
+    if epochs == 1:
+        del lines[4], lines[1]                    # the last epoch is the first: no rows twice
     for name, value in lines:
         rows.append([name] + [per_seed([value(run) for run in results[kind]]) for kind in kinds])
-    rows.append(["next layer's input: movement of the median"]
+    rows.append(["hidden unit before relu: movement of the median"]
                 + [per_seed([movement(run)[0] for run in results[kind]], "{:.2f}") for kind in kinds])
-    rows.append(["next layer's input: movement of p85 - p15"]
+    rows.append(["hidden unit before relu: movement of p85 - p15"]
                 + [per_seed([movement(run)[1] for run in results[kind]], "{:.2f}") for kind in kinds])
     for name, key in (("loss variation along the step (median)", "loss_range"),
                       ("gradient change along the step (median)", "gradient_change"),
@@ -256,9 +265,9 @@ def results_table(kinds, results, epochs):
 def plot(kinds, results, args, n_train, path):
     from matplotlib.figure import Figure   # only now: matplotlib is an optional dependency
 
-    colors = {"no BatchNorm": "C1", "BatchNorm": "C0", "noisy BatchNorm": "C3"}
-    figure = Figure(figsize=(15, 8.4), layout="constrained")
-    (loss_panel, change_panel, beta_panel), (train_panel, bn_panel, noisy_panel) = figure.subplots(2, 3)
+    colors = {"no BatchNorm": "C1", "BatchNorm": "C0", "noisy BatchNorm": "C3", "noisy, logits too": "C5"}
+    figure = Figure(figsize=(18, 8.6), layout="constrained")
+    (loss_panel, change_panel, beta_panel, valid_panel), inputs = figure.subplots(2, 4)
     for panel, key, title, label in (
             (loss_panel, "loss_range", "(a) how much the loss varies along the step",
              "max - min over eta of L(W - eta g)"),
@@ -278,36 +287,38 @@ def plot(kinds, results, args, n_train, path):
         panel.grid(alpha=0.3, which="both")
         panel.legend(fontsize="small")
     for kind in kinds:
-        curves = np.array([run["history"]["loss"] for run in results[kind]])           # (seeds, epochs)
+        curves = np.array([run["history"]["val_accuracy"] for run in results[kind]])   # (seeds, epochs)
         epochs = np.arange(1, curves.shape[1] + 1)
-        train_panel.plot(epochs, np.median(curves, axis=0), color=colors[kind], label=kind, marker="o",
+        valid_panel.plot(epochs, np.median(curves, axis=0), color=colors[kind], label=kind, marker="o",
                          markersize=3)
-        train_panel.fill_between(epochs, curves.min(axis=0), curves.max(axis=0), color=colors[kind], alpha=0.2,
+        valid_panel.fill_between(epochs, curves.min(axis=0), curves.max(axis=0), color=colors[kind], alpha=0.2,
                                  linewidth=0)
-    train_panel.set(yscale="log", xlabel="epoch", ylabel="training loss (mean over the epoch's batches)",
-                    title="(d) training: noisy BatchNorm against BatchNorm and none")
-    train_panel.grid(alpha=0.3, which="both")
-    train_panel.legend(fontsize="small")
-    for panel, kind in ((bn_panel, "BatchNorm"), (noisy_panel, "noisy BatchNorm")):
+    valid_panel.set(xlabel="epoch", ylabel="validation accuracy (no noise at inference)",
+                    title="(d) how fast each network learns")
+    valid_panel.xaxis.get_major_locator().set_params(integer=True)
+    valid_panel.grid(alpha=0.3)
+    valid_panel.legend(fontsize="small", loc="lower right")
+    for panel, kind, letter in zip(inputs, kinds, "efgh"):
         run = results[kind][0]
         p = run["percentiles"]
         steps = run["record_steps"]
         panel.fill_between(steps, p["p15_per_unit"][:, UNIT], p["p85_per_unit"][:, UNIT], color=colors[kind],
                            alpha=0.3, linewidth=0, label="15th to 85th percentile")
         panel.plot(steps, p["p50_per_unit"][:, UNIT], color=colors[kind], linewidth=1, label="median")
-        panel.set(xlabel="training step", ylabel=f"unit {UNIT}'s value over 500 training images",
-                  title=f"({'e' if kind == 'BatchNorm' else 'f'}) the second Dense layer's input, {kind}\n"
-                        f"(output of layer {run['watched']}, seed 0)")
+        panel.set(xlabel="training step", title=f"({letter}) {kind}: layer {run['watched']}")
         panel.grid(alpha=0.3)
-        panel.legend(fontsize="small", loc="upper right")
-    low = min(panel.get_ylim()[0] for panel in (bn_panel, noisy_panel))
-    high = max(panel.get_ylim()[1] for panel in (bn_panel, noisy_panel))
-    for panel in (bn_panel, noisy_panel):
+    inputs[0].set_ylabel(f"unit {UNIT} of the first hidden layer, before its relu,\nover 500 training images "
+                         f"(seed 0)")
+    inputs[0].legend(fontsize="small", loc="upper left")
+    low = min(panel.get_ylim()[0] for panel in inputs)
+    high = max(panel.get_ylim()[1] for panel in inputs)
+    for panel in inputs:
         panel.set_ylim(low, high)                 # the same scale, so the movement can be compared
     figure.suptitle(f"Santurkar et al. (2018) at small scale: the seed's network on {n_train} bundled digits, "
-                    f"SGD({LEARNING_RATE:g}, momentum 0.9), batches of {BATCH}; eta = "
-                    f"{', '.join(f'{eta:g}' for eta in STEP_SIZES)}; noise: shift ~ U(-{args.noise_shift:g}, "
-                    f"{args.noise_shift:g}), scale in [1/{args.noise_scale:g}, {args.noise_scale:g}]\n"
+                    f"SGD({LEARNING_RATE:g}, momentum 0.9), batches of {BATCH}; (a-c) at eta = "
+                    f"{', '.join(f'{eta:g}' for eta in STEP_SIZES)}, on a fresh batch every {EVERY} steps\n"
+                    f"noise: shift ~ U(-{args.noise_shift:g}, {args.noise_shift:g}), scale in "
+                    f"[1/{args.noise_scale:g}, {args.noise_scale:g}], per unit, fresh every step; "
                     f"(a-d) lines: median of {len(results[kinds[0]])} seeds, bands: lowest to highest",
                     fontsize="medium")
     figure.savefig(path, dpi=100)
@@ -336,7 +347,8 @@ def main(argv=None):
     X, y = load_mnist20()                                            # (5000, 400), sorted by digit
     data = train_test_split(X, y, train_size=n_train, test_size=n_valid, stratify=y, random_state=0)
     print(f"data: {DATA_NAME}; {n_train} to train, {n_valid} to validate (stratified); the seed's network, "
-          f"{args.epochs} epochs of batches of {BATCH}, SGD({LEARNING_RATE:g}, momentum 0.9), seeds "
+          f"{args.epochs} epoch{'s' * (args.epochs > 1)} of batches of {BATCH}, SGD({LEARNING_RATE:g}, momentum "
+          f"0.9), seeds "
           f"{', '.join(map(str, seeds))}; {len(KINDS) * len(seeds)} fits, --jobs {args.jobs}")
     start = time.perf_counter()
     results = sweep(KINDS, seeds, data, args.epochs, args.noise_shift, args.noise_scale, every, args.jobs)

@@ -98,15 +98,17 @@ def test_layernorm_vs_batchnorm(examples, capsys):
 
 def test_santurkar_smoothness(examples, capsys):
     results, out, rows = run_quick(examples["santurkar"], capsys, "--jobs", "1")
-    assert rows[0] == ["", "no BatchNorm", "BatchNorm", "noisy BatchNorm"]
-    assert len(rows) == 11
-    assert rows[-1][3] == "-"                                  # no landscape for the noisy network
+    assert rows[0] == ["", "no BatchNorm", "BatchNorm", "noisy BatchNorm", "noisy, logits too"]
+    assert len(rows) == 10 and all(len(row) == 5 for row in rows)   # 1 epoch: no "epoch 1" row twice
+    assert rows[-1][3:] == ["-", "-"]                          # no landscape for the noisy networks
     noisy, plain = results["noisy BatchNorm"][0], results["BatchNorm"][0]
     assert "landscape" not in noisy and len(plain["landscape"]["steps"]) == 2   # 4 steps, a record every 2
+    module = examples["santurkar"]
+    names = [[layer.name for layer in module.build(kind, 0).layers] for kind in module.NOISY]
+    assert [name.count("NoisyShift") for name in names] == [2, 3]   # after the hidden BatchNorms, or all
     assert all(value > 0 for value in plain["landscape"]["beta"])
     # The noise moves the next layer's input from step to step; BatchNorm alone hardly does in 4 steps.
-    movement = examples["santurkar"].movement
-    assert movement(noisy)[0] > 3 * movement(plain)[0]
+    assert module.movement(noisy)[0] > 3 * module.movement(plain)[0]
 
 
 def test_noisy_shift_layer(examples):
