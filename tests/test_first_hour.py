@@ -406,3 +406,12 @@ def test_one_place_says_the_seed_spellings_work():
     page = (ROOT / "docs" / "guide" / "keras.md").read_text()
     section = page[page.index("The seed notebook's own spellings keep working"):]
     assert all(spelling in section[:600] for spelling in ("batchsize=", "input_dim=", "self.inputshape"))
+
+
+def test_the_layers_package_and_a_residual_block_answer_keras_names_too():
+    from deeplearner import Conv2D, Residual
+    with pytest.raises(ImportError, match=r"its name here is BatchNorm"):
+        from deeplearner.layers import BatchNormalization  # noqa: F401
+    with pytest.raises(TypeError, match=r"add Activation\('relu'\) after it"):
+        Residual([Conv2D(8, 3, padding=1)], activation="relu")
+    from deeplearner.layers import reference   # a submodule not yet imported still imports  # noqa: F401

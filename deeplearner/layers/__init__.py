@@ -18,3 +18,13 @@ __all__ = ["Layer", "Dense", "Activation", "Dropout", "BatchNorm",
 __all__ += ["Conv2D", "MaxPool2D", "AvgPool2D", "Flatten"]
 __all__ += ["LayerNorm", "GroupNorm", "InstanceNorm"]
 __all__ += ["Residual", "GlobalAvgPool2D"]
+
+
+def __getattr__(name):
+    """``from deeplearner.layers import BatchNormalization``: the answer ``deeplearner`` gives (its __init__.py)."""
+    from ..validation import other_library_name
+
+    message = None if name.startswith("_") else other_library_name(name, "deeplearner.layers", __all__)
+    if message is not None:
+        raise ImportError(message, name=name)
+    raise AttributeError(f"module 'deeplearner.layers' has no attribute {name!r}")

@@ -77,8 +77,8 @@ class Residual(Layer):
 
     watch = None
 
-    def __init__(self, layers, shortcut=None):
-        super().__init__()
+    def __init__(self, layers, shortcut=None, **unknown):
+        super().__init__(**unknown)                # a Keras keyword (activation=...) gets its answer there
         self.layers = _checked_layers(layers, "layers", "Residual([Conv2D(8, 3, padding=1), BatchNorm()])")
         self.shortcut = None if shortcut is None else _checked_layers(
             shortcut, "shortcut", "Residual(layers, shortcut=[Conv2D(16, 1, stride=2), BatchNorm()])")
