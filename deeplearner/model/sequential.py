@@ -57,6 +57,9 @@ class Sequential:
     body : list of Layer
         The layers a training step runs: all of them, but the final softmax when the loss takes
         the logits (``CrossEntropyForSoftMax`` fuses the two: dL/dZ = (P - T) / batch).
+    penalized : list of Layer
+        The layers with a ``penalty()`` (Dense and Conv2D, which may have a kernel_regularizer):
+        the loss adds up their penalties.
     checked : bool
         Whether a first training step has checked what every layer returns
         (deeplearner/safeguards/first_step.py); until then each step checks.
@@ -138,6 +141,7 @@ class Sequential:
         # With a fused loss the model trains on the logits: it runs every layer but the final
         # softmax, and back-propagation starts from the loss's dL/dZ = (P - T) / batch.
         self.body = self.layers
+        self.penalized = [layer for layer in self.layers if callable(getattr(layer, "penalty", None))]
         if getattr(self.loss, "takes_logits", False):
             last = self.layers[-1]
             if not (isinstance(last, Activation) and isinstance(last.fn, Softmax)):
@@ -198,7 +202,8 @@ class Sequential:
         Their gradients are added by each layer's backward. ``fit``'s ``loss`` and ``val_loss``
         include the penalty, as Keras's do (deeplearner/regularizers.py).
         """
-        return total_penalty(self.layers)
+        # Only layers that can have a penalty (found once, in _build): no per-step lookups on the others.
+        return total_penalty(self.penalized) if self.penalized else 0.0
 
     def train_step(self, X, T, split=None):
         """One optimizer step on one batch: ``gradients``, then the optimizer. Returns ``(loss, output)``.
