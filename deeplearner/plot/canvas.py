@@ -3,7 +3,7 @@
 The figures are built without pyplot (no global figure list, no GUI backend), so they work on a
 headless machine and inside tests, and a script that saves them never opens a window. In
 Jupyter, a figure that is a cell's result shows inline as a picture, with no ``%matplotlib
-inline`` first (``deeplearner/figure.py`` says how).
+inline`` first (figure.py beside this file says how).
 """
 
 from pathlib import Path
@@ -16,7 +16,7 @@ def new_figure(figsize):
     except ImportError as error:
         raise ImportError("deeplearner.plot needs matplotlib, which is not installed. Install the plot "
                           "extra from the repository root: pip install -e \".[plot]\"") from error
-    from ..figure import DPI, NotebookFigure   # matplotlib's Figure, shown inline by Jupyter
+    from .figure import DPI, NotebookFigure   # matplotlib's Figure, shown inline by Jupyter
     return NotebookFigure(figsize=figsize, layout="constrained", dpi=DPI)
 
 

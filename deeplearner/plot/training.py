@@ -1,16 +1,7 @@
 """Pictures of training: learning curves, sample digits, a confusion matrix, a LayerMonitor's records.
 
-    plot_history(history, path="curves.png")                        # one run
-    plot_history({"BatchNorm": h1, "plain": h2}, path="compare.png")  # several runs, one figure
-    plot_digits(X_valid, y_valid, model.predict(X_valid), path="digits.png")
-    plot_confusion_matrix(y_valid, model.predict(X_valid), path="confusion.png")
-
-    # inside the network, from a deeplearner.monitor.LayerMonitor passed to fit:
-    plot_percentiles(monitor, layer=4, path="percentiles.png")     # 15th/50th/85th over training
-    plot_layer_histograms(monitor, path="histograms.png")          # each layer's outputs, first vs last
-    plot_grad_norms({"BN": m1, "plain": m2}, path="grads.png")     # ||dL/dW|| by depth
-
-Each returns a matplotlib Figure and, given ``path``, saves it as a PNG (see canvas.py).
+The package's docstring (plot/__init__.py) shows a call of each. Each returns a matplotlib
+Figure and, given ``path``, saves it as a PNG (see canvas.py).
 """
 
 import numpy as np
